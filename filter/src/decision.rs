@@ -1,0 +1,194 @@
+//! The request path: route rule → zero-auth or credential → verification → authorization.
+//!
+//! [`decide`] is the one place a request is allowed or denied; it only reads the request
+//! and the configuration, so every rule is unit-tested here without Envoy.
+
+use crate::config::{Config, Mode};
+use crate::credentials::{self, ExtractError, Sources};
+use crate::identity::Identity;
+use crate::policy::{Access, Unmet};
+use std::net::IpAddr;
+
+/// The response code of a denial: the `code` of the JSON reply, the
+/// `portcullis.denied.<code>` counter and the access-log decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 400: malformed credential headers.
+    InvalidRequest,
+    /// 401: a route that needs a credential got none.
+    MissingCredentials,
+    /// 401: the credential is not valid.
+    InvalidCredentials,
+    /// 401: zero-auth mode, and the peer is outside the trusted networks.
+    UntrustedNetwork,
+    /// 403: the credential lacks a required scope.
+    InsufficientScope,
+    /// 403: the credential's role is not allowed on the route.
+    Forbidden,
+}
+
+impl Code {
+    /// Every code, for registering counters.
+    pub const ALL: [Code; 6] = [
+        Code::InvalidRequest,
+        Code::MissingCredentials,
+        Code::InvalidCredentials,
+        Code::UntrustedNetwork,
+        Code::InsufficientScope,
+        Code::Forbidden,
+    ];
+
+    /// The code as it appears in replies, counters and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidRequest => "invalid_request",
+            Code::MissingCredentials => "missing_credentials",
+            Code::InvalidCredentials => "invalid_credentials",
+            Code::UntrustedNetwork => "untrusted_network",
+            Code::InsufficientScope => "insufficient_scope",
+            Code::Forbidden => "forbidden",
+        }
+    }
+}
+
+/// Why a request is denied. The message is safe for the log and never holds a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    /// The credential headers are malformed.
+    #[error(transparent)]
+    InvalidRequest(#[from] ExtractError),
+    /// No credential on a route that requires one.
+    #[error("no credential presented; the route requires one")]
+    MissingCredentials,
+    /// The credential matches nothing configured.
+    #[error("the presented credential matches no configured token")]
+    InvalidCredentials,
+    /// Zero-auth mode and an untrusted peer.
+    #[error("zero-auth trusts only its trusted networks; peer {peer} is outside them")]
+    UntrustedNetwork {
+        /// The peer address, or `unknown`.
+        peer: String,
+    },
+    /// The identity does not meet the route's requirement.
+    #[error(transparent)]
+    Unmet(#[from] Unmet),
+}
+
+impl Denial {
+    /// The response code this denial maps to.
+    pub fn code(&self) -> Code {
+        match self {
+            Denial::InvalidRequest(_) => Code::InvalidRequest,
+            Denial::MissingCredentials => Code::MissingCredentials,
+            Denial::InvalidCredentials => Code::InvalidCredentials,
+            Denial::UntrustedNetwork { .. } => Code::UntrustedNetwork,
+            Denial::Unmet(Unmet::Scopes { .. }) => Code::InsufficientScope,
+            Denial::Unmet(Unmet::Role { .. }) => Code::Forbidden,
+        }
+    }
+}
+
+/// What happens to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision<'c> {
+    /// A public route: let through, nothing checked, no identity.
+    Public,
+    /// An optional route without a credential: let through with no identity.
+    Anonymous,
+    /// Authenticated and authorized.
+    Allowed {
+        /// Who the request is.
+        identity: &'c Identity,
+        /// Credential headers to remove before the upstream (`hide_credentials`).
+        hide: Sources,
+    },
+    /// Answered by the filter.
+    Denied(Denial),
+}
+
+impl Decision<'_> {
+    /// The decision as the access log shows it: `public`, `anonymous`, `allowed` or the
+    /// denial code.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::Public => "public",
+            Decision::Anonymous => "anonymous",
+            Decision::Allowed { .. } => "allowed",
+            Decision::Denied(denial) => denial.code().as_str(),
+        }
+    }
+}
+
+/// What [`decide`] reads of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'h> {
+    /// `:method`.
+    pub method: &'h str,
+    /// `:path`, query string included.
+    pub path: &'h str,
+    /// Every request header (client `x-auth-*` headers already removed or ignored).
+    pub headers: &'h [(String, Vec<u8>)],
+    /// The downstream peer, when the mode needs it ([`Config::needs_peer`]).
+    pub peer: Option<IpAddr>,
+}
+
+impl<'h> Request<'h> {
+    /// A request read from its header list, pseudo-headers included. A missing or
+    /// non-UTF-8 `:method`/`:path` reads as empty, which no rule but the fallback matches.
+    pub fn new(headers: &'h [(String, Vec<u8>)], peer: Option<IpAddr>) -> Self {
+        let pseudo = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| std::str::from_utf8(v).ok())
+                .unwrap_or_default()
+        };
+        Request {
+            method: pseudo(":method"),
+            path: pseudo(":path"),
+            headers,
+            peer,
+        }
+    }
+}
+
+/// Decides `request` under `config`.
+pub fn decide<'c>(config: &'c Config, request: &Request<'_>) -> Decision<'c> {
+    let route = config.policy.route_for(request.method, request.path);
+    if route.access == Access::Public {
+        return Decision::Public;
+    }
+    if let Mode::ZeroAuth { trusted, identity } = &config.mode {
+        if trusted.contains(request.peer) {
+            return Decision::Allowed {
+                identity,
+                hide: Sources::default(),
+            };
+        }
+        let peer = request
+            .peer
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        return Decision::Denied(Denial::UntrustedNetwork { peer });
+    }
+    let credential = match credentials::extract(request.headers) {
+        Ok(Some(credential)) => credential,
+        Ok(None) if route.access == Access::Optional => return Decision::Anonymous,
+        Ok(None) => return Decision::Denied(Denial::MissingCredentials),
+        Err(malformed) => return Decision::Denied(malformed.into()),
+    };
+    let Some(identity) = config.tokens.verify(credential.token) else {
+        return Decision::Denied(Denial::InvalidCredentials);
+    };
+    if let Err(unmet) = route.requirement.check(identity) {
+        return Decision::Denied(unmet.into());
+    }
+    let hide = if config.hide_credentials {
+        credential.sources
+    } else {
+        Sources::default()
+    };
+    Decision::Allowed { identity, hide }
+}
+
+#[cfg(test)]
+mod tests;

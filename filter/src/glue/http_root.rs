@@ -1,0 +1,81 @@
+//! The filter's root context: parses and validates the plugin configuration once per
+//! `on_configure` (which Envoy may call more than once) and hands it to each request.
+
+use super::http_filter::HttpFilter;
+use super::proxy_host::{ProxyHost, log};
+use crate::config::{self, Config, Mode};
+use crate::metrics::Metrics;
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel};
+use std::rc::Rc;
+
+/// What every request of this worker shares.
+pub struct Shared {
+    /// The validated configuration.
+    pub config: Config,
+    /// The registered counters.
+    pub metrics: Metrics,
+}
+
+/// Root context of the HTTP filter.
+#[derive(Default)]
+pub struct HttpRoot {
+    shared: Option<Rc<Shared>>,
+}
+
+impl Context for HttpRoot {}
+
+impl RootContext for HttpRoot {
+    fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
+        let bytes = hostcalls::get_buffer(
+            BufferType::PluginConfiguration,
+            0,
+            plugin_configuration_size,
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        let config = match config::parse(&bytes, |name| std::env::var(name).ok()) {
+            Ok(config) => config,
+            Err(problems) => {
+                for problem in &problems {
+                    log(
+                        LogLevel::Error,
+                        &format!("invalid configuration: {problem}"),
+                    );
+                }
+                log(
+                    LogLevel::Error,
+                    &format!("configuration refused ({} problems)", problems.len()),
+                );
+                return false;
+            }
+        };
+        let metrics = match Metrics::define(&ProxyHost) {
+            Ok(metrics) => metrics,
+            Err(e) => {
+                log(LogLevel::Error, &format!("{e}"));
+                return false;
+            }
+        };
+        if let Mode::ZeroAuth { trusted, .. } = &config.mode {
+            log(
+                LogLevel::Warn,
+                &format!(
+                    "ZERO-AUTH MODE: every request from {trusted} is local_admin with no credential; for local development only"
+                ),
+            );
+        }
+        self.shared = Some(Rc::new(Shared { config, metrics }));
+        true
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(HttpFilter::new(self.shared.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}

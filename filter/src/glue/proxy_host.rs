@@ -1,0 +1,35 @@
+//! `Host` over proxy-wasm hostcalls, plus the few host helpers the glue shares.
+
+use crate::host::{CounterId, Host, HostError};
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{LogLevel, MetricType};
+
+/// The host as Envoy provides it.
+pub struct ProxyHost;
+
+impl Host for ProxyHost {
+    fn define_counter(&self, name: &str) -> Result<CounterId, HostError> {
+        hostcalls::define_metric(MetricType::Counter, name)
+            .map(CounterId)
+            .map_err(|status| HostError {
+                call: "define_metric",
+                detail: format!("{status:?} for {name}"),
+            })
+    }
+
+    fn increment(&self, counter: CounterId) {
+        // A lost count never fails a request.
+        let _ = hostcalls::increment_metric(counter.0, 1);
+    }
+}
+
+/// Logs `message` at `level`; a failed log call has nowhere to be reported.
+pub fn log(level: LogLevel, message: &str) {
+    let _ = hostcalls::log(level, message);
+}
+
+/// Whether Envoy's `wasm` log component would print `level`, so callers can skip
+/// formatting messages nobody reads.
+pub fn logs_at(level: LogLevel) -> bool {
+    hostcalls::get_log_level().is_ok_and(|current| current as u32 <= level as u32)
+}

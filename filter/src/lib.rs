@@ -1,0 +1,21 @@
+//! Portcullis: authentication and authorization at the Envoy edge.
+//!
+//! The request path is plain Rust that knows nothing of proxy-wasm: [`config`] turns the
+//! plugin configuration into a [`config::Config`] once, and [`decision::decide`] turns each
+//! request into a [`decision::Decision`] that [`reply`] renders when it is a denial. Only
+//! `glue` (compiled for wasm32 alone) talks to Envoy.
+
+pub mod config;
+pub mod credentials;
+pub mod decision;
+pub mod host;
+pub mod identity;
+pub mod metrics;
+pub mod policy;
+pub mod reply;
+pub mod static_token;
+pub mod trusted_networks;
+
+/// Registers the root contexts with Envoy when the module loads.
+#[cfg(target_arch = "wasm32")]
+mod glue;

@@ -1,0 +1,205 @@
+//! Local replies: the only place a denial becomes a status, headers and a JSON body.
+//!
+//! 401 and 400 carry `WWW-Authenticate: Bearer` with the RFC 6750 §3 error attribute; a 403
+//! for missing scopes carries `insufficient_scope` and the `scope` needed. Bodies share one
+//! shape, `{"error", "code", "message", "retryable"}`, and never echo a credential.
+
+use crate::decision::{Code, Denial};
+use crate::policy::Unmet;
+use serde::Serialize;
+
+/// A reply the filter sends instead of forwarding the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u32,
+    /// Response headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// JSON body.
+    pub body: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: &'a str,
+    code: &'a str,
+    message: String,
+    retryable: bool,
+}
+
+/// The reply for `denial`, naming `realm` in `WWW-Authenticate`.
+pub fn render(denial: &Denial, realm: &str) -> Reply {
+    let code = denial.code();
+    let (status, error) = match code {
+        Code::InvalidRequest => (400, "bad_request"),
+        Code::MissingCredentials | Code::InvalidCredentials | Code::UntrustedNetwork => {
+            (401, "unauthorized")
+        }
+        Code::InsufficientScope | Code::Forbidden => (403, "forbidden"),
+    };
+    let message = match denial {
+        Denial::MissingCredentials => {
+            "this route requires a credential: send Authorization: Bearer <token> or X-API-Key"
+                .to_owned()
+        }
+        Denial::InvalidCredentials => "the presented credential is not valid".to_owned(),
+        Denial::UntrustedNetwork { .. } => {
+            "zero-auth mode accepts requests only from its trusted networks".to_owned()
+        }
+        Denial::InvalidRequest(_) | Denial::Unmet(_) => denial.to_string(),
+    };
+    let body = Body {
+        error,
+        code: code.as_str(),
+        message,
+        retryable: false,
+    };
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        ("cache-control", "no-store".to_owned()),
+    ];
+    if let Some(challenge) = challenge(denial, realm) {
+        headers.push(("www-authenticate", challenge));
+    }
+    Reply {
+        status,
+        headers,
+        // Serializing a struct of strings and a bool cannot fail; an empty body would
+        // still be a correct denial.
+        body: serde_json::to_string(&body).unwrap_or_default(),
+    }
+}
+
+/// The reply when the filter cannot decide at all (its configuration is missing or Envoy
+/// refused a header operation): 503, failing closed.
+pub fn unavailable() -> Reply {
+    let body = Body {
+        error: "unavailable",
+        code: "unavailable",
+        message: "the authentication filter cannot decide this request".to_owned(),
+        retryable: true,
+    };
+    Reply {
+        status: 503,
+        headers: vec![("content-type", "application/json".to_owned())],
+        body: serde_json::to_string(&body).unwrap_or_default(),
+    }
+}
+
+/// The `WWW-Authenticate` value (RFC 6750 §3): no error attribute when no credential was
+/// presented (§3.1), none on a role denial, which is not a token problem.
+fn challenge(denial: &Denial, realm: &str) -> Option<String> {
+    let base = format!("Bearer realm=\"{realm}\"");
+    match denial {
+        Denial::MissingCredentials | Denial::UntrustedNetwork { .. } => Some(base),
+        Denial::InvalidCredentials => Some(format!("{base}, error=\"invalid_token\"")),
+        Denial::InvalidRequest(_) => Some(format!("{base}, error=\"invalid_request\"")),
+        Denial::Unmet(Unmet::Scopes { advertised, .. }) => Some(format!(
+            "{base}, error=\"insufficient_scope\", scope=\"{}\"",
+            advertised.join(" ")
+        )),
+        Denial::Unmet(Unmet::Role { .. }) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::ExtractError;
+    use serde_json::Value;
+
+    fn header<'r>(reply: &'r Reply, name: &str) -> Option<&'r str> {
+        reply
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body(reply: &Reply) -> Value {
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    #[test]
+    fn missing_credentials_is_401_with_a_bare_bearer_challenge() {
+        let reply = render(&Denial::MissingCredentials, "portcullis");
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            header(&reply, "www-authenticate"),
+            Some(r#"Bearer realm="portcullis""#)
+        );
+        assert_eq!(header(&reply, "content-type"), Some("application/json"));
+        let body = body(&reply);
+        assert_eq!(body["error"], "unauthorized");
+        assert_eq!(body["code"], "missing_credentials");
+        assert_eq!(body["retryable"], false);
+    }
+
+    #[test]
+    fn invalid_credentials_is_401_invalid_token() {
+        let reply = render(&Denial::InvalidCredentials, "api");
+        assert_eq!(reply.status, 401);
+        assert_eq!(
+            header(&reply, "www-authenticate"),
+            Some(r#"Bearer realm="api", error="invalid_token""#)
+        );
+        assert_eq!(body(&reply)["code"], "invalid_credentials");
+    }
+
+    #[test]
+    fn malformed_headers_are_400_invalid_request() {
+        let reply = render(&ExtractError::DuplicateAuthorization.into(), "api");
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            header(&reply, "www-authenticate"),
+            Some(r#"Bearer realm="api", error="invalid_request""#)
+        );
+        let body = body(&reply);
+        assert_eq!(body["error"], "bad_request");
+        assert_eq!(
+            body["message"],
+            "the request has more than one authorization header"
+        );
+    }
+
+    #[test]
+    fn missing_scope_is_403_advertising_the_scope() {
+        let unmet = Unmet::Scopes {
+            required: r#"one of ["reports:read"]"#.into(),
+            advertised: vec!["reports:read".into()],
+            held: String::new(),
+        };
+        let reply = render(&unmet.into(), "api");
+        assert_eq!(reply.status, 403);
+        assert_eq!(
+            header(&reply, "www-authenticate"),
+            Some(r#"Bearer realm="api", error="insufficient_scope", scope="reports:read""#)
+        );
+        assert_eq!(body(&reply)["code"], "insufficient_scope");
+    }
+
+    #[test]
+    fn wrong_role_is_403_forbidden_without_a_challenge() {
+        let unmet = Unmet::Role {
+            expected: vec!["system_admin".into()],
+            actual: "admin".into(),
+        };
+        let reply = render(&unmet.into(), "api");
+        assert_eq!(reply.status, 403);
+        assert_eq!(header(&reply, "www-authenticate"), None);
+        assert_eq!(body(&reply)["code"], "forbidden");
+    }
+
+    #[test]
+    fn untrusted_peer_in_zero_auth_is_401() {
+        let reply = render(
+            &Denial::UntrustedNetwork {
+                peer: "10.0.0.1".into(),
+            },
+            "api",
+        );
+        assert_eq!(reply.status, 401);
+        assert_eq!(body(&reply)["code"], "untrusted_network");
+        assert!(!reply.body.contains("10.0.0.1"));
+    }
+}
