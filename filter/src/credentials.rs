@@ -43,7 +43,9 @@ impl Sources {
 /// the client, so they never contain the header values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ExtractError {
-    /// RFC 6750 §3.1: more than one `Authorization` header.
+    /// RFC 6750 §3.1: more than one `Authorization` header. Envoy joins repeated
+    /// `Authorization` headers into one comma-separated value, and a comma is never part of
+    /// a token, so a comma-joined value is reported as this too.
     #[error("the request has more than one authorization header")]
     DuplicateAuthorization,
     /// More than one `X-API-Key` header.
@@ -113,6 +115,9 @@ fn bearer(value: &[u8]) -> Result<Option<&str>, ExtractError> {
     let rest = trim_leading_spaces(rest);
     if rest.is_empty() {
         return Err(ExtractError::EmptyBearer);
+    }
+    if rest.contains(&b',') {
+        return Err(ExtractError::DuplicateAuthorization);
     }
     token(rest, AUTHORIZATION_HEADER).map(Some)
 }
@@ -210,7 +215,6 @@ mod tests {
     fn characters_outside_b64token_are_malformed() {
         for value in [
             &b"Bearer a b"[..],
-            b"Bearer a,Bearer b",
             b"Bearer ===",
             b"Bearer a=b",
             b"Bearer \xff",
@@ -249,6 +253,12 @@ mod tests {
     fn different_credentials_in_both_headers_is_invalid_request() {
         let pairs: &[(&str, &[u8])] = &[("x-api-key", b"k1"), ("authorization", b"Bearer k2")];
         assert_eq!(token_of(pairs), Err(ExtractError::Conflicting));
+    }
+
+    #[test]
+    fn a_comma_joined_authorization_value_is_a_duplicate_header() {
+        let joined: &[(&str, &[u8])] = &[("authorization", b"Bearer a,Bearer b")];
+        assert_eq!(token_of(joined), Err(ExtractError::DuplicateAuthorization));
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl RootContext for HttpRoot {
                 }
                 log(
                     LogLevel::Error,
-                    &format!("configuration refused ({} problems)", problems.len()),
+                    &format!("configuration refused: {} problem(s)", problems.len()),
                 );
                 return false;
             }

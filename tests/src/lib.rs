@@ -1,0 +1,23 @@
+//! Harness for the end-to-end tests: a real Envoy 1.40 running the release
+//! `portcullis.wasm` in front of the demo upstream (`demo/upstream.py`), driven by a raw
+//! HTTP/1.1 client so a test controls every byte and the source address of a request.
+//!
+//! Every process a test starts is killed when its handle drops; when the test is failing,
+//! the Envoy log, the access log and the upstream log are printed first.
+
+pub mod client;
+pub mod envoy;
+pub mod envoy_config;
+pub mod fixtures;
+pub mod launch;
+pub mod paths;
+pub mod poll;
+pub mod ports;
+pub mod process;
+pub mod response;
+pub mod temp_dir;
+pub mod upstream;
+
+pub use client::Request;
+pub use envoy::Envoy;
+pub use response::Response;
