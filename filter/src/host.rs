@@ -21,8 +21,8 @@ pub struct HostError {
 pub trait Host {
     /// Registers (or finds) the counter named `name`.
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError>;
-    /// Adds one to a counter. Counting never fails a request, so errors are swallowed.
-    fn increment(&self, counter: CounterId);
+    /// Adds `count` to a counter. Counting never fails a request, so errors are swallowed.
+    fn add(&self, counter: CounterId, count: u64);
 }
 
 /// An in-memory host for unit tests.
@@ -58,9 +58,9 @@ pub mod fake {
             Ok(CounterId(counters.len() as u32 - 1))
         }
 
-        fn increment(&self, counter: CounterId) {
+        fn add(&self, counter: CounterId, count: u64) {
             if let Some((_, v)) = self.counters.borrow_mut().get_mut(counter.0 as usize) {
-                *v += 1;
+                *v += count;
             }
         }
     }

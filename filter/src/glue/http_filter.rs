@@ -2,7 +2,7 @@
 //! the identity and continue or send the denial's reply.
 
 use super::http_root::Shared;
-use super::proxy_host::{ProxyHost, log, logs_at};
+use super::proxy_host::{log, logs_at};
 use crate::decision::{Decision, Request, decide};
 use crate::identity;
 use crate::reply::{self, Reply};
@@ -53,7 +53,7 @@ impl HttpContext for HttpFilter {
         };
         let request = Request::new(&headers, peer);
         let decision = decide(&shared.config, &request);
-        shared.metrics.count(&ProxyHost, &decision);
+        shared.metrics.count(&decision);
         let label = decision.label();
         match decision {
             Decision::Public | Decision::Anonymous => record(label),

@@ -4,7 +4,7 @@
 use super::http_filter::HttpFilter;
 use super::proxy_host::{ProxyHost, log};
 use crate::config::{self, Config, Mode};
-use crate::metrics::Metrics;
+use crate::metrics::{FLUSH_PERIOD, Metrics};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
@@ -67,8 +67,22 @@ impl RootContext for HttpRoot {
                 ),
             );
         }
+        // Envoy may configure a root again: counts of the replaced configuration are kept.
+        if let Some(replaced) = &self.shared {
+            replaced.metrics.flush(&ProxyHost);
+        }
         self.shared = Some(Rc::new(Shared { config, metrics }));
+        if hostcalls::set_tick_period(FLUSH_PERIOD).is_err() {
+            log(LogLevel::Error, "cannot start the metrics timer");
+            return false;
+        }
         true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.metrics.flush(&ProxyHost);
+        }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -17,9 +17,9 @@ impl Host for ProxyHost {
             })
     }
 
-    fn increment(&self, counter: CounterId) {
+    fn add(&self, counter: CounterId, count: u64) {
         // A lost count never fails a request.
-        let _ = hostcalls::increment_metric(counter.0, 1);
+        let _ = hostcalls::increment_metric(counter.0, i64::try_from(count).unwrap_or(i64::MAX));
     }
 }
 

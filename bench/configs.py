@@ -1,0 +1,142 @@
+"""The four Envoy configurations `make bench` compares, as bootstrap dicts.
+
+Every configuration is the same listener and the same `direct_response` route, so the only
+difference between two rows of the table is the HTTP filter in front of the router. The
+bootstrap is plain data written out as JSON (which Envoy reads natively), so the bench needs
+no YAML library.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# A fixed bench credential, not a secret: it only ever reaches an Envoy on loopback. Every
+# configuration receives it, so header parsing costs the same in every row.
+TOKEN = "PcBench0" * 8
+AUTHORIZATION = f"Bearer {TOKEN}"
+
+PORTCULLIS_CONFIG = (
+    '{"static_tokens":[{"name":"bench","token_env":"PORTCULLIS_BENCH_TOKEN",'
+    '"subject":"bench","role":"admin","scopes":["read"]}]}'
+)
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One row of the bench: a name, its HTTP filters, and what a request must prove."""
+
+    name: str
+    description: str
+    # Filters placed before the router; empty for the no-filter baseline.
+    filters: tuple[dict, ...]
+    # When true, a request with a missing or wrong credential must be refused, which proves
+    # the filter is really in the path and the 200s it returns are accepted credentials.
+    enforces_auth: bool
+    # Wasm modules this configuration loads, checked before any Envoy starts.
+    wasm_files: tuple[Path, ...]
+
+
+def _wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
+                 env: dict[str, str]) -> dict:
+    """An `envoy.filters.http.wasm` entry loading `wasm` into V8."""
+    vm_config: dict = {
+        "vm_id": vm_id,
+        "runtime": "envoy.wasm.runtime.v8",
+        "code": {"local": {"filename": str(wasm)}},
+    }
+    if env:
+        vm_config["environment_variables"] = {"key_values": env}
+    config: dict = {"name": name, "vm_config": vm_config}
+    if root_id:
+        config["root_id"] = root_id
+    if plugin_json is not None:
+        config["configuration"] = {
+            "@type": "type.googleapis.com/google.protobuf.StringValue",
+            "value": plugin_json,
+        }
+    return {
+        "name": name,
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "config": config,
+        },
+    }
+
+
+def _native_api_key_auth() -> dict:
+    # With the key source `Authorization`, api_key_auth strips a `Bearer ` prefix itself, so
+    # it sees exactly the header the other rows receive.
+    return {
+        "name": "envoy.filters.http.api_key_auth",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.api_key_auth.v3.ApiKeyAuth",
+            "credentials": [{"key": TOKEN, "client": "bench"}],
+            "key_sources": [{"header": "Authorization"}],
+        },
+    }
+
+
+def all_configurations(wasm_dir: Path) -> list[Configuration]:
+    """The four rows, in table order."""
+    floor = wasm_dir / "passthrough.wasm"
+    portcullis = wasm_dir / "portcullis.wasm"
+    return [
+        Configuration("no_filter", "router only", (), False, ()),
+        Configuration(
+            "wasm_floor", "empty proxy-wasm filter (the floor)",
+            (_wasm_filter("passthrough", "bench", "", floor, None, {}),), False, (floor,),
+        ),
+        Configuration(
+            "portcullis_static_token", "Portcullis, static bearer token",
+            (_wasm_filter("portcullis", "portcullis", "portcullis", portcullis, PORTCULLIS_CONFIG,
+                          {"PORTCULLIS_BENCH_TOKEN": TOKEN}),),
+            True, (portcullis,),
+        ),
+        Configuration(
+            "native_api_key_auth", "Envoy native api_key_auth",
+            (_native_api_key_auth(),), True, (),
+        ),
+    ]
+
+
+def bootstrap(configuration: Configuration) -> dict:
+    """An Envoy bootstrap for `configuration`: admin and listener on loopback port 0.
+
+    Port 0 lets the kernel pick free ports with no race between choosing and binding; the
+    runner reads the bound ports back from the admin address file and `/listeners`.
+    """
+    router = {
+        "name": "envoy.filters.http.router",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+        },
+    }
+    manager = {
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager"
+                 ".v3.HttpConnectionManager",
+        "stat_prefix": "bench",
+        "route_config": {
+            "name": "bench",
+            "virtual_hosts": [{
+                "name": "bench",
+                "domains": ["*"],
+                "routes": [{
+                    "match": {"prefix": "/"},
+                    "direct_response": {"status": 200, "body": {"inline_string": "ok\n"}},
+                }],
+            }],
+        },
+        "http_filters": [*configuration.filters, router],
+    }
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "bench",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": manager,
+                }]}],
+            }],
+        },
+    }
