@@ -21,7 +21,7 @@ run: wasm
 test: lint unit e2e
 
 unit: setup
-	cargo test --workspace --lib --bins
+	cargo test --workspace --exclude portcullis-e2e
 
 e2e: wasm
 	cargo test -p portcullis-e2e --tests -- --test-threads 2

@@ -5,6 +5,7 @@
 //! request into a [`decision::Decision`] that [`reply`] renders when it is a denial. Only
 //! `glue` (compiled for wasm32 alone) talks to Envoy.
 
+pub mod api_key;
 pub mod config;
 pub mod credentials;
 pub mod decision;

@@ -260,7 +260,14 @@ impl XorShift {
 #[test]
 fn arbitrary_header_bytes_never_panic_and_never_leak_the_token_into_a_reply() {
     let c = config(ENFORCE);
-    let names = [":method", ":path", "authorization", "x-api-key", "x-auth-role", "host"];
+    let names = [
+        ":method",
+        ":path",
+        "authorization",
+        "x-api-key",
+        "x-auth-role",
+        "host",
+    ];
     let mut alphabet: Vec<u8> = (0u8..=255).collect();
     // Bias towards the characters the parsers branch on.
     alphabet.extend_from_slice(b"Bearer bearer ,=/?#.-_~+ sk_");

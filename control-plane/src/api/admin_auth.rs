@@ -1,0 +1,209 @@
+//! Admin authentication of the control-plane's own API: who is calling, and which orgs
+//! they may act on.
+//!
+//! The credential is read exactly as the filter reads it (`X-API-Key`, then
+//! `Authorization: Bearer`). Two kinds authenticate:
+//! - the bootstrap admin token (`PORTCULLIS_ADMIN_TOKEN`) acts on every org, as `admin`;
+//! - an API key with role `admin` that is enabled, not revoked, not expired, presented with
+//!   a secret that is not past its rotation grace, acts only inside its own org, as
+//!   `key:<id>`. Other orgs' keys then answer 404, so their existence never leaks.
+
+use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::keys;
+use crate::store::{Actor, OrgScope};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use portcullis::api_key::{display_prefix, is_well_formed};
+use portcullis::credentials::{self, API_KEY_HEADER, AUTHORIZATION_HEADER, ExtractError};
+use subtle::ConstantTimeEq;
+
+/// The role that lets a key manage its own org's keys.
+pub const ADMIN_ROLE: &str = "admin";
+/// The shortest bootstrap admin token accepted.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// The bootstrap admin token, kept only as its SHA-256 digest.
+pub struct AdminToken {
+    digest: [u8; 32],
+}
+
+/// Why the bootstrap admin token was refused at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminTokenError {
+    /// Too short to resist guessing.
+    #[error("the admin token must be at least {MIN_ADMIN_TOKEN_CHARS} characters, got {0}")]
+    TooShort(usize),
+    /// Not sendable as a Bearer token, so no client could ever present it.
+    #[error("the admin token may hold only A-Z, a-z, 0-9 and -._~+/ (RFC 6750 b64token)")]
+    NotSendable,
+}
+
+impl AdminToken {
+    /// Checks the token's length and shape and keeps its digest.
+    pub fn new(token: &str) -> Result<Self, AdminTokenError> {
+        let chars = token.chars().count();
+        if chars < MIN_ADMIN_TOKEN_CHARS {
+            return Err(AdminTokenError::TooShort(chars));
+        }
+        if !credentials::is_b64token(token.as_bytes()) {
+            return Err(AdminTokenError::NotSendable);
+        }
+        Ok(Self {
+            digest: keys::digest(token),
+        })
+    }
+
+    /// Constant-time comparison of digests: equal lengths always, so neither the length nor
+    /// a matching prefix of the token is revealed by timing.
+    fn matches(&self, presented: &str) -> bool {
+        keys::digest(presented).ct_eq(&self.digest).into()
+    }
+}
+
+/// An authenticated caller of the `/v1` API.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The orgs the caller may act on.
+    pub scope: OrgScope,
+    /// Who the audit log names.
+    pub actor: Actor,
+}
+
+impl Caller {
+    /// Whether the caller may create keys in `org_id`. Creating is the one action whose
+    /// target the caller names itself, so refusing it (403) reveals nothing.
+    pub fn check_may_create_in(&self, org_id: &str) -> Result<(), ApiError> {
+        match &self.scope {
+            OrgScope::All => Ok(()),
+            OrgScope::Only(own) if own == org_id => Ok(()),
+            OrgScope::Only(own) => Err(ApiError::Forbidden(format!(
+                "this key may create keys only in its own org `{own}`, not in `org_id` `{org_id}`"
+            ))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let headers: Vec<(String, Vec<u8>)> = [API_KEY_HEADER, AUTHORIZATION_HEADER]
+            .into_iter()
+            .flat_map(|name| {
+                parts
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(move |v| (name.to_owned(), v.as_bytes().to_vec()))
+            })
+            .collect();
+        let credential = credentials::extract(&headers)
+            .map_err(|e: ExtractError| ApiError::InvalidRequest(e.to_string()))?
+            .ok_or(ApiError::MissingCredentials)?;
+        authenticate(state, credential.token).await
+    }
+}
+
+fn refused(code: &'static str, message: &'static str) -> ApiError {
+    ApiError::BadCredentials { code, message }
+}
+
+/// The caller a token authenticates, or why it does not.
+async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    if state.admin.matches(token) {
+        return Ok(Caller {
+            scope: OrgScope::All,
+            actor: Actor("admin".to_owned()),
+        });
+    }
+    // A token that is not shaped like a key cannot be one: no lookup needed.
+    if !is_well_formed(token) {
+        return Err(refused(
+            "invalid_credentials",
+            "the presented credential is not valid",
+        ));
+    }
+    let digest = keys::digest(token);
+    let found = state
+        .with_store(move |store| store.find_by_digest(&digest))
+        .await?;
+    let Some((record, secret)) = found else {
+        tracing::info!(prefix = display_prefix(token), "unknown key refused");
+        return Err(refused(
+            "invalid_credentials",
+            "the presented credential is not valid",
+        ));
+    };
+    let now = state.now();
+    let verdict = if record.revoked_at.is_some() {
+        Err(refused("revoked_credentials", "the key is revoked"))
+    } else if secret.retires_at.is_some_and(|at| at <= now) {
+        Err(refused(
+            "expired_credentials",
+            "this secret was rotated out and its grace period has ended",
+        ))
+    } else if record.expires_at.is_some_and(|at| at <= now) {
+        Err(refused("expired_credentials", "the key has expired"))
+    } else if !record.enabled {
+        Err(refused("invalid_credentials", "the key is disabled"))
+    } else if !record.roles.iter().any(|r| r == ADMIN_ROLE) {
+        Err(ApiError::Forbidden(format!(
+            "key `{}` lacks role `{ADMIN_ROLE}`, which the control-plane API requires",
+            record.id
+        )))
+    } else {
+        Ok(())
+    };
+    if let Err(err) = &verdict {
+        tracing::info!(key_id = %record.id, prefix = display_prefix(token), %err, "key refused as admin");
+    }
+    verdict.map(|()| Caller {
+        actor: Actor(format!("key:{}", record.id)),
+        scope: OrgScope::Only(record.org_id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_admin_token_shorter_than_32_characters_is_refused() {
+        assert!(matches!(
+            AdminToken::new("a".repeat(31).as_str()),
+            Err(AdminTokenError::TooShort(31))
+        ));
+    }
+
+    #[test]
+    fn an_admin_token_no_client_could_send_is_refused() {
+        let token = format!("{} with spaces", "a".repeat(32));
+        assert!(matches!(
+            AdminToken::new(&token),
+            Err(AdminTokenError::NotSendable)
+        ));
+    }
+
+    #[test]
+    fn only_the_exact_admin_token_matches() {
+        let token = "0123456789abcdefghijklmnopqrstuv";
+        let admin = AdminToken::new(token).unwrap();
+        assert!(admin.matches(token));
+        assert!(!admin.matches("0123456789abcdefghijklmnopqrstuw"));
+        assert!(!admin.matches(&token[..31]));
+    }
+
+    #[test]
+    fn an_org_admin_may_create_only_in_its_own_org() {
+        let caller = Caller {
+            scope: OrgScope::Only("acme".into()),
+            actor: Actor("key:key_x".into()),
+        };
+        assert!(caller.check_may_create_in("acme").is_ok());
+        assert!(matches!(
+            caller.check_may_create_in("globex"),
+            Err(ApiError::Forbidden(_))
+        ));
+    }
+}

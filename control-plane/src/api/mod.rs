@@ -1,0 +1,85 @@
+//! The HTTP API: shared state and the router, one line per route.
+//!
+//! Every `/v1` handler takes a [`admin_auth::Caller`], so none can run unauthenticated;
+//! the probes, `/metrics` and `/openapi.json` are open.
+
+pub mod admin_auth;
+pub mod audit;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod keys;
+pub mod metrics;
+pub mod openapi;
+pub mod page;
+
+use crate::Clock;
+use crate::store::{Store, StoreError, UnixSecs};
+use admin_auth::AdminToken;
+use axum::Router;
+use axum::routing::{get, post};
+use error::ApiError;
+use metrics::Metrics;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// All persistent state.
+    pub store: Arc<dyn Store>,
+    /// The bootstrap admin token's digest.
+    pub admin: Arc<AdminToken>,
+    /// The time source; tests inject a manual one.
+    pub clock: Clock,
+    /// Process counters.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The current time from the injected clock.
+    pub fn now(&self) -> UnixSecs {
+        (self.clock)()
+    }
+
+    /// Runs a store call on a blocking thread: the store is synchronous (SQLite), and a
+    /// slow query must not stall the async workers.
+    pub async fn with_store<T, F>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        Ok(tokio::task::spawn_blocking(move || call(store.as_ref())).await??)
+    }
+}
+
+/// Every route of the control-plane.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/keys", post(keys::create).get(keys::list))
+        .route(
+            "/v1/keys/{id}",
+            get(keys::get).patch(keys::update).delete(keys::revoke),
+        )
+        .route("/v1/keys/{id}/rotate", post(keys::rotate))
+        .route("/v1/audit", get(audit::list))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".to_owned())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,43 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers and types.
+
+use crate::api::{audit, error, health, keys, metrics};
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The API description; every route and body type is listed here once.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portcullis control-plane", description = "API keys, audit and probes"),
+    paths(
+        keys::create, keys::list, keys::get, keys::update, keys::revoke, keys::rotate,
+        audit::list, health::healthz, health::readyz, metrics::metrics, document,
+    ),
+    components(schemas(
+        keys::CreateKeyRequest, keys::UpdateKeyRequest, keys::RotateKeyRequest,
+        keys::KeyView, keys::KeyWithSecret, keys::KeyPage,
+        audit::AuditView, audit::AuditPage, health::Health, error::ErrorBody,
+    )),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` scheme the `/v1` routes require (the admin token or an admin key).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, description = "This document")))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

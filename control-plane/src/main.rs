@@ -1,0 +1,86 @@
+//! `portcullis`: the control-plane server (`serve`) and the operator's CLI (`keys`).
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use portcullis_control_plane::api::admin_auth::AdminToken;
+use portcullis_control_plane::store::sqlite::SqliteStore;
+use portcullis_control_plane::{ServeConfig, cli, run, shutdown, system_clock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Portcullis: API-key and JWT authentication at the Envoy edge.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the control-plane (the admin token comes from PORTCULLIS_ADMIN_TOKEN).
+    Serve(ServeArgs),
+    /// Manage API keys on a running control-plane.
+    Keys(cli::KeysArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database file; created and migrated on start.
+    #[arg(long, env = "PORTCULLIS_DB", default_value = "portcullis.db")]
+    db: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging();
+            match serve(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Keys(args) => match cli::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // From the environment only: a flag would show the token in `ps` and shell history.
+    let token = std::env::var(cli::TOKEN_ENV)
+        .with_context(|| format!("{} must be set to serve", cli::TOKEN_ENV))?;
+    let admin_token =
+        AdminToken::new(&token).with_context(|| format!("{} refused", cli::TOKEN_ENV))?;
+    let store = SqliteStore::open(&args.db)
+        .with_context(|| format!("cannot open the database {}", args.db.display()))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let config = ServeConfig {
+        store: Arc::new(store),
+        admin_token,
+        clock: system_clock(),
+    };
+    run(config, listener, shutdown::signal()).await
+}

@@ -1,0 +1,192 @@
+//! `SqliteStore`: the embedded default [`Store`], one SQLite file in WAL mode.
+//!
+//! One connection behind a mutex: SQLite serializes writers anyway, and a single connection
+//! keeps every mutation's `BEGIN IMMEDIATE` transaction free of `SQLITE_BUSY` inside the
+//! process. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
+//! Queries are in [`reads`], mutations in [`writes`]; this file owns the connection and the
+//! transaction boundary of each mutation.
+
+mod cursor;
+mod migrate;
+mod reads;
+mod rows;
+mod writes;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{
+    Actor, AuditEvent, Change, Digest, KeyPatch, KeyRecord, ListQuery, NewKey, OrgScope, Page,
+    Rotation, Secret, Store, StoreError, UnixSecs,
+};
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The SQLite-backed [`Store`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and brings its schema up to
+    /// date; re-opening an up-to-date file applies nothing.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(db_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+        // WAL lets readers (other processes, backups) run beside the writer.
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(db_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "journal_mode is {mode}, expected wal"
+            )));
+        }
+        // NORMAL is crash-safe in WAL mode; only the last commits can be lost on power loss.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_error)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(db_error)?;
+        migrate::apply(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        // A panic mid-transaction dropped (rolled back) the transaction, but refuse to
+        // guess: report it and let the operator restart.
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::Database("sqlite connection mutex poisoned".to_owned()))
+    }
+
+    /// Runs `mutation` in one `BEGIN IMMEDIATE` transaction: committed on `Ok`, rolled back
+    /// (by dropping the transaction) on `Err`, so nothing is ever half-written.
+    fn write<T>(
+        &self,
+        mutation: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let out = mutation(&tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn create_key(
+        &self,
+        new: NewKey,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<KeyRecord, StoreError> {
+        self.write(|conn| writes::create_key(conn, new, actor, now))
+    }
+
+    fn get_key(&self, id: &str, scope: &OrgScope) -> Result<KeyRecord, StoreError> {
+        reads::key_in_scope(&*self.lock()?, id, scope)
+    }
+
+    fn list_keys(&self, query: &ListQuery) -> Result<Page<KeyRecord>, StoreError> {
+        reads::list_keys(&*self.lock()?, query)
+    }
+
+    fn update_key(
+        &self,
+        id: &str,
+        patch: &KeyPatch,
+        scope: &OrgScope,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<KeyRecord, StoreError> {
+        self.write(|conn| writes::update_key(conn, id, patch, scope, actor, now))
+    }
+
+    fn revoke_key(
+        &self,
+        id: &str,
+        scope: &OrgScope,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<KeyRecord, StoreError> {
+        self.write(|conn| writes::revoke_key(conn, id, scope, actor, now))
+    }
+
+    fn rotate_key(
+        &self,
+        id: &str,
+        rotation: &Rotation,
+        scope: &OrgScope,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<KeyRecord, StoreError> {
+        self.write(|conn| writes::rotate_key(conn, id, rotation, scope, actor, now))
+    }
+
+    fn find_by_digest(&self, digest: &Digest) -> Result<Option<(KeyRecord, Secret)>, StoreError> {
+        reads::find_by_digest(&*self.lock()?, digest)
+    }
+
+    fn audit(&self, query: &ListQuery) -> Result<Page<AuditEvent>, StoreError> {
+        reads::list_audit(&*self.lock()?, query)
+    }
+
+    fn revision(&self) -> Result<u64, StoreError> {
+        reads::revision(&*self.lock()?)
+    }
+
+    fn changes_since(&self, since: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        reads::changes_since(&*self.lock()?, since, limit)
+    }
+}
+
+/// Wraps a SQLite failure for the log. rusqlite messages name tables and columns, never
+/// bound values, so no secret material reaches the detail.
+fn db_error(error: rusqlite::Error) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_an_existing_file_twice_keeps_its_data_and_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("portcullis.db");
+        drop(SqliteStore::open(&path).expect("first open"));
+        let store = SqliteStore::open(&path).expect("second open");
+        assert_eq!(store.revision().expect("revision"), 0);
+    }
+
+    #[test]
+    fn open_turns_on_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("portcullis.db")).expect("open");
+        let conn = store.lock().expect("lock");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .expect("journal_mode");
+        let foreign_keys: bool = conn
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .expect("foreign_keys");
+        assert_eq!((mode.as_str(), foreign_keys), ("wal", true));
+    }
+
+    #[test]
+    fn a_missing_directory_is_a_database_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = SqliteStore::open(&dir.path().join("absent/portcullis.db"))
+            .expect_err("no such directory");
+        assert!(matches!(err, StoreError::Database(_)), "{err}");
+    }
+}
