@@ -1,5 +1,6 @@
-//! The API key format, shared by the control-plane (which mints keys) and the filter (which
-//! rejects malformed ones without a lookup).
+//! API keys: the format, shared by the control-plane (which mints keys) and the filter
+//! (which rejects malformed ones without a lookup), and the filter's check of a presented
+//! key against the record the syncer published in shared data.
 //!
 //! A key is `sk_` + 22 base62 characters of randomness (≥ 128 bits: 62^22 > 2^130) + a
 //! 6-character base62 CRC32 of everything before it, the scheme GitHub uses for its tokens:
@@ -15,6 +16,12 @@ pub const CHECKSUM_LEN: usize = 6;
 pub const KEY_LEN: usize = PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
 /// Characters of the random part shown in listings and logs after the prefix (`sk_AbCd`).
 pub const DISPLAY_LEN: usize = 4;
+
+use crate::host::Host;
+use crate::identity::{Identity, KeyIdentity};
+use crate::shared;
+use crate::static_token;
+use crate::wire::KeyStatus;
 
 /// The base62 alphabet, in ASCII order.
 pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -61,58 +68,91 @@ pub fn display_prefix(key: &str) -> &str {
     key.get(..PREFIX.len() + DISPLAY_LEN).unwrap_or(PREFIX)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const RANDOM: &str = "0123456789abcdefghijKL";
-
-    #[test]
-    fn a_composed_key_is_well_formed() {
-        let key = compose(RANDOM);
-        assert_eq!(key.len(), KEY_LEN);
-        assert!(key.starts_with("sk_0123456789abcdefghijKL"));
-        assert!(is_well_formed(&key));
-    }
-
-    #[test]
-    fn the_checksum_is_base62_crc32_of_prefix_and_random_part() {
-        let crc = crc32fast::hash(b"sk_0123456789abcdefghijKL");
-        let mut expected = String::new();
-        let mut v = crc;
-        for _ in 0..CHECKSUM_LEN {
-            expected.insert(0, char::from(BASE62[(v % 62) as usize]));
-            v /= 62;
-        }
-        assert_eq!(checksum("sk_0123456789abcdefghijKL"), expected);
-    }
-
-    #[test]
-    fn a_single_changed_character_fails_the_checksum() {
-        let key = compose(RANDOM);
-        for at in PREFIX.len()..KEY_LEN {
-            let mut bytes = key.clone().into_bytes();
-            bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
-            let typo = String::from_utf8(bytes).unwrap();
-            assert!(!is_well_formed(&typo), "{typo}");
-        }
-    }
-
-    #[test]
-    fn wrong_prefix_length_or_alphabet_is_malformed() {
-        let key = compose(RANDOM);
-        assert!(!is_well_formed(&key.replacen("sk_", "pk_", 1)));
-        assert!(!is_well_formed(&key[..KEY_LEN - 1]));
-        assert!(!is_well_formed(&format!("{key}0")));
-        assert!(!is_well_formed(&compose("0123456789abcdefghij-_")));
-        assert!(!is_well_formed(""));
-        assert!(!is_well_formed(&format!("sk_{}", "é".repeat(14))));
-        assert!(!is_well_formed(&format!("sk_{}x", "é".repeat(13) + "a")));
-    }
-
-    #[test]
-    fn display_prefix_shows_four_random_characters() {
-        assert_eq!(display_prefix(&compose(RANDOM)), "sk_0123");
-        assert_eq!(display_prefix("sk"), "sk_");
-    }
+/// Why a presented API key does not authenticate. Messages name the key id or display
+/// prefix, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRejection {
+    /// `sk_…` but not the key format: checked before any digest or lookup.
+    #[error(
+        "the credential starts with sk_ but is not a well-formed API key (length, alphabet or checksum)"
+    )]
+    Malformed,
+    /// No published record for this secret.
+    #[error("no API key has the secret {prefix}…")]
+    Unknown {
+        /// Display prefix of the presented key.
+        prefix: String,
+    },
+    /// The key was revoked.
+    #[error("API key {key_id} is revoked")]
+    Revoked {
+        /// The key's id.
+        key_id: String,
+    },
+    /// The key is disabled.
+    #[error("API key {key_id} is disabled")]
+    Disabled {
+        /// The key's id.
+        key_id: String,
+    },
+    /// The key (or this rotated-out secret) is past its expiry.
+    #[error("API key {key_id} expired at {expires_at}, now is {now}")]
+    Expired {
+        /// The key's id.
+        key_id: String,
+        /// When it expired (Unix seconds).
+        expires_at: i64,
+        /// The time of the check.
+        now: i64,
+    },
+    /// The published record cannot be read: treated as invalid, never as valid.
+    #[error("the published record of API key {prefix}… is unreadable")]
+    Corrupt {
+        /// Display prefix of the presented key.
+        prefix: String,
+    },
+    /// Nothing was synced from the control-plane yet, so no key can be judged.
+    #[error("API keys have not been synced from the control-plane yet")]
+    NotReady,
 }
+
+/// The identity `token` (an `sk_…` credential) authenticates as: format and checksum, then
+/// SHA-256, then the record under [`shared::key_for`], then status and expiry.
+pub fn verify(token: &str, host: &impl Host) -> Result<Identity, KeyRejection> {
+    if !is_well_formed(token) {
+        return Err(KeyRejection::Malformed);
+    }
+    let prefix = || display_prefix(token).to_owned();
+    let Some(bytes) = host.shared(&shared::key_for(&static_token::digest(token.as_bytes()))) else {
+        // A miss before the first sync says nothing about the key: fail closed, retryably.
+        return Err(match host.shared(shared::SYNCED) {
+            Some(_) => KeyRejection::Unknown { prefix: prefix() },
+            None => KeyRejection::NotReady,
+        });
+    };
+    let record =
+        shared::decode(&bytes).ok_or_else(|| KeyRejection::Corrupt { prefix: prefix() })?;
+    let key_id = record.key_id.clone();
+    match record.status {
+        KeyStatus::Revoked => return Err(KeyRejection::Revoked { key_id }),
+        KeyStatus::Disabled => return Err(KeyRejection::Disabled { key_id }),
+        KeyStatus::Active => {}
+    }
+    let now = host.now();
+    if let Some(expires_at) = record.expires_at.filter(|at| now >= *at) {
+        return Err(KeyRejection::Expired {
+            key_id,
+            expires_at,
+            now,
+        });
+    }
+    let key = KeyIdentity {
+        key_id,
+        org_id: record.org_id,
+        tier: record.tier,
+    };
+    Ok(Identity::api_key(key, record.roles, record.scopes))
+}
+
+#[cfg(test)]
+mod tests;

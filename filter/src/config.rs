@@ -28,6 +28,8 @@ pub struct Config {
     pub hide_credentials: bool,
     /// The static tokens.
     pub tokens: StaticTokens,
+    /// Whether `sk_…` credentials are checked against the API keys the syncer publishes.
+    pub api_keys: bool,
     /// The route rules.
     pub policy: Policy,
 }
@@ -41,8 +43,8 @@ pub enum Mode {
     ZeroAuth {
         /// The networks let in.
         trusted: TrustedNetworks,
-        /// The identity they get.
-        identity: Identity,
+        /// The identity they get (boxed: it is large and the mode is matched per request).
+        identity: Box<Identity>,
     },
 }
 
@@ -78,7 +80,16 @@ struct PluginConfig {
     #[serde(default)]
     static_tokens: Vec<StaticTokenConfig>,
     #[serde(default)]
+    api_keys: ApiKeysConfig,
+    #[serde(default)]
     routes: Vec<RouteConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ApiKeysConfig {
+    #[serde(default)]
+    enabled: bool,
 }
 
 fn default_realm() -> String {
@@ -182,6 +193,7 @@ pub fn parse(
         realm,
         hide_credentials: input.hide_credentials,
         tokens,
+        api_keys: input.api_keys.enabled,
         policy: Policy::new(routes),
     })
 }
@@ -202,7 +214,7 @@ fn mode(input: &PluginConfig, problems: &mut Problems) -> Mode {
     }
     Mode::ZeroAuth {
         trusted: TrustedNetworks::new(networks),
-        identity: Identity::zero_auth(),
+        identity: Box::new(Identity::zero_auth()),
     }
 }
 
@@ -240,7 +252,7 @@ fn static_tokens(
         let identity = Identity::new(
             Method::StaticToken,
             input.subject.clone(),
-            input.role.clone(),
+            vec![input.role.clone()],
             input.scopes.clone(),
         );
         entries.push((digest, identity));

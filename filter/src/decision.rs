@@ -1,12 +1,16 @@
 //! The request path: route rule → zero-auth or credential → verification → authorization.
 //!
-//! [`decide`] is the one place a request is allowed or denied; it only reads the request
-//! and the configuration, so every rule is unit-tested here without Envoy.
+//! [`decide`] is the one place a request is allowed or denied; it reads the request, the
+//! configuration and (for API keys) the host's clock and shared data, so every rule is
+//! unit-tested here without Envoy.
 
+use crate::api_key::{self, KeyRejection};
 use crate::config::{Config, Mode};
 use crate::credentials::{self, ExtractError, Sources};
+use crate::host::Host;
 use crate::identity::Identity;
 use crate::policy::{Access, Unmet};
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// The response code of a denial: the `code` of the JSON reply, the
@@ -19,6 +23,12 @@ pub enum Code {
     MissingCredentials,
     /// 401: the credential is not valid.
     InvalidCredentials,
+    /// 401: the API key is past its expiry (or its rotation grace).
+    ExpiredCredentials,
+    /// 401: the API key was revoked.
+    RevokedCredentials,
+    /// 503: API keys are enabled but nothing was synced from the control-plane yet.
+    NotReady,
     /// 401: zero-auth mode, and the peer is outside the trusted networks.
     UntrustedNetwork,
     /// 403: the credential lacks a required scope.
@@ -29,10 +39,13 @@ pub enum Code {
 
 impl Code {
     /// Every code, for registering counters.
-    pub const ALL: [Code; 6] = [
+    pub const ALL: [Code; 9] = [
         Code::InvalidRequest,
         Code::MissingCredentials,
         Code::InvalidCredentials,
+        Code::ExpiredCredentials,
+        Code::RevokedCredentials,
+        Code::NotReady,
         Code::UntrustedNetwork,
         Code::InsufficientScope,
         Code::Forbidden,
@@ -44,6 +57,9 @@ impl Code {
             Code::InvalidRequest => "invalid_request",
             Code::MissingCredentials => "missing_credentials",
             Code::InvalidCredentials => "invalid_credentials",
+            Code::ExpiredCredentials => "expired_credentials",
+            Code::RevokedCredentials => "revoked_credentials",
+            Code::NotReady => "not_ready",
             Code::UntrustedNetwork => "untrusted_network",
             Code::InsufficientScope => "insufficient_scope",
             Code::Forbidden => "forbidden",
@@ -69,6 +85,9 @@ pub enum Denial {
         /// The peer address, or `unknown`.
         peer: String,
     },
+    /// The API key does not authenticate.
+    #[error(transparent)]
+    ApiKey(#[from] KeyRejection),
     /// The identity does not meet the route's requirement.
     #[error(transparent)]
     Unmet(#[from] Unmet),
@@ -82,6 +101,10 @@ impl Denial {
             Denial::MissingCredentials => Code::MissingCredentials,
             Denial::InvalidCredentials => Code::InvalidCredentials,
             Denial::UntrustedNetwork { .. } => Code::UntrustedNetwork,
+            Denial::ApiKey(KeyRejection::Revoked { .. }) => Code::RevokedCredentials,
+            Denial::ApiKey(KeyRejection::Expired { .. }) => Code::ExpiredCredentials,
+            Denial::ApiKey(KeyRejection::NotReady) => Code::NotReady,
+            Denial::ApiKey(_) => Code::InvalidCredentials,
             Denial::Unmet(Unmet::Scopes { .. }) => Code::InsufficientScope,
             Denial::Unmet(Unmet::Role { .. }) => Code::Forbidden,
         }
@@ -97,8 +120,9 @@ pub enum Decision<'c> {
     Anonymous,
     /// Authenticated and authorized.
     Allowed {
-        /// Who the request is.
-        identity: &'c Identity,
+        /// Who the request is: borrowed from the configuration (static tokens, zero-auth)
+        /// or built from an API key's record.
+        identity: Cow<'c, Identity>,
         /// Credential headers to remove before the upstream (`hide_credentials`).
         hide: Sources,
     },
@@ -152,8 +176,8 @@ impl<'h> Request<'h> {
     }
 }
 
-/// Decides `request` under `config`.
-pub fn decide<'c>(config: &'c Config, request: &Request<'_>) -> Decision<'c> {
+/// Decides `request` under `config`; `host` gives API-key records and the time.
+pub fn decide<'c>(config: &'c Config, request: &Request<'_>, host: &impl Host) -> Decision<'c> {
     let route = config.policy.route_for(request.method, request.path);
     if route.access == Access::Public {
         return Decision::Public;
@@ -161,7 +185,7 @@ pub fn decide<'c>(config: &'c Config, request: &Request<'_>) -> Decision<'c> {
     if let Mode::ZeroAuth { trusted, identity } = &config.mode {
         if trusted.contains(request.peer) {
             return Decision::Allowed {
-                identity,
+                identity: Cow::Borrowed(&**identity),
                 hide: Sources::default(),
             };
         }
@@ -176,10 +200,18 @@ pub fn decide<'c>(config: &'c Config, request: &Request<'_>) -> Decision<'c> {
         Ok(None) => return Decision::Denied(Denial::MissingCredentials),
         Err(malformed) => return Decision::Denied(malformed.into()),
     };
-    let Some(identity) = config.tokens.verify(credential.token) else {
-        return Decision::Denied(Denial::InvalidCredentials);
+    let identity = if config.api_keys && credential.token.starts_with(api_key::PREFIX) {
+        match api_key::verify(credential.token, host) {
+            Ok(identity) => Cow::Owned(identity),
+            Err(rejection) => return Decision::Denied(rejection.into()),
+        }
+    } else {
+        match config.tokens.verify(credential.token) {
+            Some(identity) => Cow::Borrowed(identity),
+            None => return Decision::Denied(Denial::InvalidCredentials),
+        }
     };
-    if let Err(unmet) = route.requirement.check(identity) {
+    if let Err(unmet) = route.requirement.check(&identity) {
         return Decision::Denied(unmet.into());
     }
     let hide = if config.hide_credentials {

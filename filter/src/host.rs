@@ -1,4 +1,5 @@
-//! The `Host` trait: what the domain code needs from Envoy, so it runs natively in tests.
+//! The `Host` trait: what the domain code needs from Envoy (clock, shared data, counters),
+//! so it runs natively in tests.
 //!
 //! `glue::proxy_host` implements it over proxy-wasm hostcalls; `fake::FakeHost` implements
 //! it in memory for unit tests.
@@ -19,6 +20,13 @@ pub struct HostError {
 
 /// Services the host provides to the domain code.
 pub trait Host {
+    /// The current time, in Unix seconds.
+    fn now(&self) -> i64;
+    /// The shared-data value under `key`; `None` when absent or empty (Envoy stores an
+    /// empty value for a removed entry).
+    fn shared(&self, key: &str) -> Option<Vec<u8>>;
+    /// Sets the shared-data value under `key`; an empty `value` removes it.
+    fn set_shared(&self, key: &str, value: &[u8]) -> Result<(), HostError>;
     /// Registers (or finds) the counter named `name`.
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError>;
     /// Adds `count` to a counter. Counting never fails a request, so errors are swallowed.
@@ -29,15 +37,23 @@ pub trait Host {
 #[cfg(test)]
 pub mod fake {
     use super::{CounterId, Host, HostError};
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
 
-    /// Counters kept in memory, looked up by name in assertions.
+    /// A clock the test sets, shared data and counters kept in memory.
     #[derive(Default)]
     pub struct FakeHost {
+        now: Cell<i64>,
+        shared: RefCell<HashMap<String, Vec<u8>>>,
         counters: RefCell<Vec<(String, u64)>>,
     }
 
     impl FakeHost {
+        /// Sets the clock.
+        pub fn set_now(&self, now: i64) {
+            self.now.set(now);
+        }
+
         /// The current value of the counter `name` (0 when never defined).
         pub fn counter(&self, name: &str) -> u64 {
             self.counters
@@ -49,6 +65,25 @@ pub mod fake {
     }
 
     impl Host for FakeHost {
+        fn now(&self) -> i64 {
+            self.now.get()
+        }
+
+        fn shared(&self, key: &str) -> Option<Vec<u8>> {
+            self.shared
+                .borrow()
+                .get(key)
+                .filter(|v| !v.is_empty())
+                .cloned()
+        }
+
+        fn set_shared(&self, key: &str, value: &[u8]) -> Result<(), HostError> {
+            self.shared
+                .borrow_mut()
+                .insert(key.to_owned(), value.to_vec());
+            Ok(())
+        }
+
         fn define_counter(&self, name: &str) -> Result<CounterId, HostError> {
             let mut counters = self.counters.borrow_mut();
             if let Some(i) = counters.iter().position(|(n, _)| n == name) {

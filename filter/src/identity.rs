@@ -13,6 +13,12 @@ pub const SUBJECT_HEADER: &str = "x-auth-subject";
 pub const ROLE_HEADER: &str = "x-auth-role";
 /// The subject's scopes, space-separated (RFC 6749 §3.3 style).
 pub const SCOPES_HEADER: &str = "x-auth-scopes";
+/// The API key's id (API keys only).
+pub const KEY_ID_HEADER: &str = "x-auth-key-id";
+/// The org the credential belongs to.
+pub const ORG_HEADER: &str = "x-auth-org";
+/// The rate-limit tier of the credential.
+pub const TIER_HEADER: &str = "x-auth-tier";
 
 /// The subject and role zero-auth mode grants.
 pub const ZERO_AUTH_SUBJECT: &str = "local_admin";
@@ -26,6 +32,8 @@ pub enum Method {
     StaticToken,
     /// Zero-auth mode, from a trusted network.
     ZeroAuth,
+    /// An API key managed by the control-plane.
+    ApiKey,
 }
 
 impl Method {
@@ -34,36 +42,60 @@ impl Method {
         match self {
             Method::StaticToken => "static_token",
             Method::ZeroAuth => "zero_auth",
+            Method::ApiKey => "api_key",
         }
     }
 }
 
-/// An authenticated principal, built once at configure time.
+/// An authenticated principal. Static tokens' identities are built once at configure time;
+/// an API key's is built from its shared-data record per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// How it authenticated.
     pub method: Method,
-    /// The subject (`x-auth-subject`).
+    /// The subject (`x-auth-subject`): the configured subject, or the API key's id.
     pub subject: String,
-    /// The role (`x-auth-role`).
-    pub role: String,
-    /// The scopes held.
+    /// The roles held (`x-auth-role`, space-separated).
+    pub roles: Vec<String>,
+    /// The scopes held (`x-auth-scopes`, space-separated).
     pub scopes: Vec<String>,
-    /// `scopes` joined once, so a request does not allocate it.
+    /// The API key's id, org and tier, for API keys.
+    pub key: Option<KeyIdentity>,
+    /// `roles` and `scopes` joined once, so setting headers does not allocate.
+    roles_header: String,
     scopes_header: String,
+}
+
+/// What an API key adds to an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyIdentity {
+    /// `x-auth-key-id`.
+    pub key_id: String,
+    /// `x-auth-org`.
+    pub org_id: String,
+    /// `x-auth-tier`, when the key has one.
+    pub tier: Option<String>,
 }
 
 impl Identity {
     /// An identity with the given attributes.
-    pub fn new(method: Method, subject: String, role: String, scopes: Vec<String>) -> Self {
-        let scopes_header = scopes.join(" ");
+    pub fn new(method: Method, subject: String, roles: Vec<String>, scopes: Vec<String>) -> Self {
         Identity {
             method,
             subject,
-            role,
+            roles_header: roles.join(" "),
+            scopes_header: scopes.join(" "),
+            roles,
             scopes,
-            scopes_header,
+            key: None,
         }
+    }
+
+    /// The identity of an API key.
+    pub fn api_key(key: KeyIdentity, roles: Vec<String>, scopes: Vec<String>) -> Self {
+        let mut identity = Identity::new(Method::ApiKey, key.key_id.clone(), roles, scopes);
+        identity.key = Some(key);
+        identity
     }
 
     /// The identity zero-auth mode grants every trusted request.
@@ -71,7 +103,7 @@ impl Identity {
         Identity::new(
             Method::ZeroAuth,
             ZERO_AUTH_SUBJECT.to_owned(),
-            ZERO_AUTH_ROLE.to_owned(),
+            vec![ZERO_AUTH_ROLE.to_owned()],
             Vec::new(),
         )
     }
@@ -81,14 +113,26 @@ impl Identity {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// The identity headers to set on an allowed request.
-    pub fn headers(&self) -> [(&'static str, &str); 4] {
+    /// Whether the identity has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The identity headers to set on an allowed request: method, subject, role and scopes
+    /// always; key id, org and tier when the credential has them.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let key = self.key.as_ref();
         [
-            (METHOD_HEADER, self.method.as_str()),
-            (SUBJECT_HEADER, &self.subject),
-            (ROLE_HEADER, &self.role),
-            (SCOPES_HEADER, &self.scopes_header),
+            (METHOD_HEADER, Some(self.method.as_str())),
+            (SUBJECT_HEADER, Some(self.subject.as_str())),
+            (ROLE_HEADER, Some(self.roles_header.as_str())),
+            (SCOPES_HEADER, Some(self.scopes_header.as_str())),
+            (KEY_ID_HEADER, key.map(|k| k.key_id.as_str())),
+            (ORG_HEADER, key.map(|k| k.org_id.as_str())),
+            (TIER_HEADER, key.and_then(|k| k.tier.as_deref())),
         ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
     }
 }
 
@@ -122,16 +166,37 @@ mod tests {
         let id = Identity::new(
             Method::StaticToken,
             "ci".into(),
-            "system_admin".into(),
+            vec!["system_admin".into()],
             vec!["deploy".into(), "read".into()],
         );
         assert_eq!(
-            id.headers(),
+            id.headers().collect::<Vec<_>>(),
             [
                 ("x-auth-method", "static_token"),
                 ("x-auth-subject", "ci"),
                 ("x-auth-role", "system_admin"),
                 ("x-auth-scopes", "deploy read"),
+            ]
+        );
+    }
+
+    #[test]
+    fn api_key_identity_adds_key_id_org_and_tier() {
+        let key = KeyIdentity {
+            key_id: "key_1".into(),
+            org_id: "acme".into(),
+            tier: None,
+        };
+        let id = Identity::api_key(key, vec![], vec!["read".into()]);
+        assert_eq!(
+            id.headers().collect::<Vec<_>>(),
+            [
+                ("x-auth-method", "api_key"),
+                ("x-auth-subject", "key_1"),
+                ("x-auth-role", ""),
+                ("x-auth-scopes", "read"),
+                ("x-auth-key-id", "key_1"),
+                ("x-auth-org", "acme"),
             ]
         );
     }

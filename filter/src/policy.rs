@@ -50,23 +50,23 @@ pub enum Unmet {
         /// The scopes the identity holds.
         held: String,
     },
-    /// The identity's role is not allowed.
-    #[error("requires role {expected:?}; the credential has role {actual:?}")]
+    /// None of the identity's roles is allowed.
+    #[error("requires role {expected:?}; the credential has roles {actual:?}")]
     Role {
         /// The allowed roles.
         expected: Vec<String>,
-        /// The identity's role.
-        actual: String,
+        /// The identity's roles.
+        actual: Vec<String>,
     },
 }
 
 impl Requirement {
     /// Checks `identity` against the requirement: roles first, then scopes.
     pub fn check(&self, identity: &Identity) -> Result<(), Unmet> {
-        if !self.roles.is_empty() && !self.roles.contains(&identity.role) {
+        if !self.roles.is_empty() && !self.roles.iter().any(|r| identity.has_role(r)) {
             return Err(Unmet::Role {
                 expected: self.roles.clone(),
-                actual: identity.role.clone(),
+                actual: identity.roles.clone(),
             });
         }
         let all_held = self.scopes_all_of.iter().all(|s| identity.has_scope(s));
@@ -167,7 +167,7 @@ mod tests {
 
     fn identity(role: &str, scopes: &[&str]) -> Identity {
         let scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-        Identity::new(Method::StaticToken, "sub".into(), role.into(), scopes)
+        Identity::new(Method::StaticToken, "sub".into(), vec![role.into()], scopes)
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
@@ -217,10 +217,10 @@ mod tests {
         };
         assert!(req.check(&identity("system_admin", &[])).is_ok());
         let err = req.check(&identity("admin", &[])).unwrap_err();
-        assert!(matches!(err, Unmet::Role { ref actual, .. } if actual == "admin"));
+        assert!(matches!(err, Unmet::Role { ref actual, .. } if actual == &["admin"]));
         assert_eq!(
             err.to_string(),
-            r#"requires role ["system_admin"]; the credential has role "admin""#
+            r#"requires role ["system_admin"]; the credential has roles ["admin"]"#
         );
     }
 

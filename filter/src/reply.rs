@@ -4,6 +4,7 @@
 //! for missing scopes carries `insufficient_scope` and the `scope` needed. Bodies share one
 //! shape, `{"error", "code", "message", "retryable"}`, and never echo a credential.
 
+use crate::api_key::KeyRejection;
 use crate::decision::{Code, Denial};
 use crate::policy::Unmet;
 use serde::Serialize;
@@ -32,10 +33,13 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
     let code = denial.code();
     let (status, error) = match code {
         Code::InvalidRequest => (400, "bad_request"),
-        Code::MissingCredentials | Code::InvalidCredentials | Code::UntrustedNetwork => {
-            (401, "unauthorized")
-        }
+        Code::MissingCredentials
+        | Code::InvalidCredentials
+        | Code::ExpiredCredentials
+        | Code::RevokedCredentials
+        | Code::UntrustedNetwork => (401, "unauthorized"),
         Code::InsufficientScope | Code::Forbidden => (403, "forbidden"),
+        Code::NotReady => (503, "unavailable"),
     };
     let message = match denial {
         Denial::MissingCredentials => {
@@ -46,13 +50,21 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
         Denial::UntrustedNetwork { .. } => {
             "zero-auth mode accepts requests only from its trusted networks".to_owned()
         }
+        Denial::ApiKey(KeyRejection::Expired { .. }) => "the API key has expired".to_owned(),
+        Denial::ApiKey(KeyRejection::Revoked { .. }) => "the API key has been revoked".to_owned(),
+        Denial::ApiKey(KeyRejection::NotReady) => {
+            "API keys are not loaded yet; retry shortly".to_owned()
+        }
+        // Unknown, disabled, malformed or unreadable: one answer, so a client learns
+        // nothing about which keys exist.
+        Denial::ApiKey(_) => "the presented credential is not valid".to_owned(),
         Denial::InvalidRequest(_) | Denial::Unmet(_) => denial.to_string(),
     };
     let body = Body {
         error,
         code: code.as_str(),
         message,
-        retryable: false,
+        retryable: code == Code::NotReady,
     };
     let mut headers = vec![
         ("content-type", "application/json".to_owned()),
@@ -92,7 +104,16 @@ fn challenge(denial: &Denial, realm: &str) -> Option<String> {
     let base = format!("Bearer realm=\"{realm}\"");
     match denial {
         Denial::MissingCredentials | Denial::UntrustedNetwork { .. } => Some(base),
-        Denial::InvalidCredentials => Some(format!("{base}, error=\"invalid_token\"")),
+        Denial::InvalidCredentials
+        | Denial::ApiKey(KeyRejection::Revoked { .. })
+        | Denial::ApiKey(KeyRejection::Expired { .. })
+        | Denial::ApiKey(KeyRejection::Malformed)
+        | Denial::ApiKey(KeyRejection::Unknown { .. })
+        | Denial::ApiKey(KeyRejection::Disabled { .. })
+        | Denial::ApiKey(KeyRejection::Corrupt { .. }) => {
+            Some(format!("{base}, error=\"invalid_token\""))
+        }
+        Denial::ApiKey(KeyRejection::NotReady) => None,
         Denial::InvalidRequest(_) => Some(format!("{base}, error=\"invalid_request\"")),
         Denial::Unmet(Unmet::Scopes { advertised, .. }) => Some(format!(
             "{base}, error=\"insufficient_scope\", scope=\"{}\"",
@@ -182,12 +203,72 @@ mod tests {
     fn wrong_role_is_403_forbidden_without_a_challenge() {
         let unmet = Unmet::Role {
             expected: vec!["system_admin".into()],
-            actual: "admin".into(),
+            actual: vec!["admin".into()],
         };
         let reply = render(&unmet.into(), "api");
         assert_eq!(reply.status, 403);
         assert_eq!(header(&reply, "www-authenticate"), None);
         assert_eq!(body(&reply)["code"], "forbidden");
+    }
+
+    #[test]
+    fn expired_and_revoked_keys_are_401_invalid_token_with_their_codes() {
+        for (rejection, code) in [
+            (
+                KeyRejection::Expired {
+                    key_id: "key_1".into(),
+                    expires_at: 1,
+                    now: 2,
+                },
+                "expired_credentials",
+            ),
+            (
+                KeyRejection::Revoked {
+                    key_id: "key_1".into(),
+                },
+                "revoked_credentials",
+            ),
+        ] {
+            let reply = render(&rejection.into(), "api");
+            assert_eq!(reply.status, 401);
+            assert_eq!(
+                header(&reply, "www-authenticate"),
+                Some(r#"Bearer realm="api", error="invalid_token""#)
+            );
+            assert_eq!(body(&reply)["code"], code);
+            assert!(!reply.body.contains("key_1"), "the key id stays in the log");
+        }
+    }
+
+    #[test]
+    fn unknown_and_disabled_keys_look_the_same_to_the_client() {
+        let unknown = render(
+            &KeyRejection::Unknown {
+                prefix: "sk_ab".into(),
+            }
+            .into(),
+            "api",
+        );
+        let disabled = render(
+            &KeyRejection::Disabled {
+                key_id: "key_1".into(),
+            }
+            .into(),
+            "api",
+        );
+        assert_eq!(unknown, disabled);
+        assert_eq!(body(&unknown)["code"], "invalid_credentials");
+    }
+
+    #[test]
+    fn not_ready_is_a_retryable_503() {
+        let reply = render(&KeyRejection::NotReady.into(), "api");
+        assert_eq!(reply.status, 503);
+        let body = body(&reply);
+        assert_eq!(
+            (body["code"].as_str(), body["retryable"].as_bool()),
+            (Some("not_ready"), Some(true))
+        );
     }
 
     #[test]

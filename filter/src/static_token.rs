@@ -48,7 +48,12 @@ mod tests {
     use crate::identity::Method;
 
     fn identity(subject: &str) -> Identity {
-        Identity::new(Method::StaticToken, subject.into(), "admin".into(), vec![])
+        Identity::new(
+            Method::StaticToken,
+            subject.into(),
+            vec!["admin".into()],
+            vec![],
+        )
     }
 
     fn tokens() -> StaticTokens {

@@ -46,8 +46,8 @@ fn a_token_from_the_environment_grants_its_identity() {
     .unwrap();
     let identity = config.tokens.verify(TOKEN).unwrap();
     assert_eq!(
-        (identity.subject.as_str(), identity.role.as_str()),
-        ("local-admin", "admin")
+        (identity.subject.as_str(), identity.roles.as_slice()),
+        ("local-admin", &["admin".to_owned()][..])
     );
     assert_eq!(identity.scopes, ["read"]);
 }
@@ -63,7 +63,7 @@ fn a_token_given_as_sha256_digest_is_accepted() {
             "subject": "ci", "role": "system_admin"}}]}}"#
     );
     let config = parse_str(&json).unwrap();
-    assert_eq!(config.tokens.verify(TOKEN).unwrap().role, "system_admin");
+    assert_eq!(config.tokens.verify(TOKEN).unwrap().roles, ["system_admin"]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::config::parse;
+use crate::host::fake::FakeHost;
 use crate::trusted_networks::peer_ip;
 
 const ADMIN: &str = "admin_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
@@ -47,9 +48,13 @@ fn headers(method: &str, path: &str, extra: &[(&str, &str)]) -> Vec<(String, Vec
 
 fn decide_on(config: &Config, method: &str, path: &str, extra: &[(&str, &str)]) -> String {
     let headers = headers(method, path, extra);
-    decide(config, &Request::new(&headers, peer_ip(b"127.0.0.1:5000")))
-        .label()
-        .to_owned()
+    decide(
+        config,
+        &Request::new(&headers, peer_ip(b"127.0.0.1:5000")),
+        &FakeHost::default(),
+    )
+    .label()
+    .to_owned()
 }
 
 fn bearer(token: &str) -> String {
@@ -84,10 +89,10 @@ fn every_other_path_requires_a_credential() {
 fn the_local_admin_token_is_allowed_with_its_identity() {
     let c = config(ENFORCE);
     let h = headers("GET", "/api", &[("authorization", &bearer(ADMIN))]);
-    match decide(&c, &Request::new(&h, None)) {
+    match decide(&c, &Request::new(&h, None), &FakeHost::default()) {
         Decision::Allowed { identity, hide } => {
             assert_eq!(identity.subject, "local-admin");
-            assert_eq!(identity.role, "admin");
+            assert_eq!(identity.roles, ["admin"]);
             assert_eq!(hide, Sources::default());
         }
         other => panic!("expected allowed, got {other:?}"),
@@ -181,7 +186,7 @@ fn hide_credentials_names_the_headers_that_carried_the_token() {
         "/api",
         &[("x-api-key", ADMIN), ("authorization", &bearer(ADMIN))],
     );
-    match decide(&c, &Request::new(&h, None)) {
+    match decide(&c, &Request::new(&h, None), &FakeHost::default()) {
         Decision::Allowed { hide, .. } => {
             assert_eq!(
                 hide.names().collect::<Vec<_>>(),
@@ -199,19 +204,32 @@ fn zero_auth_admits_trusted_peers_as_local_admin_and_refuses_others() {
                       "routes": [{"exact": "/health", "access": "public"}]}"#,
     );
     let h = headers("DELETE", "/anything", &[]);
-    match decide(&c, &Request::new(&h, peer_ip(b"127.0.0.1:4000"))) {
+    match decide(
+        &c,
+        &Request::new(&h, peer_ip(b"127.0.0.1:4000")),
+        &FakeHost::default(),
+    ) {
         Decision::Allowed { identity, .. } => assert_eq!(identity.subject, "local_admin"),
         other => panic!("expected allowed, got {other:?}"),
     }
-    let refused = decide(&c, &Request::new(&h, peer_ip(b"127.0.0.2:4000")));
+    let refused = decide(
+        &c,
+        &Request::new(&h, peer_ip(b"127.0.0.2:4000")),
+        &FakeHost::default(),
+    );
     assert_eq!(refused.label(), "untrusted_network");
     assert_eq!(
-        decide(&c, &Request::new(&h, None)).label(),
+        decide(&c, &Request::new(&h, None), &FakeHost::default()).label(),
         "untrusted_network"
     );
     let health = headers("GET", "/health", &[]);
     assert_eq!(
-        decide(&c, &Request::new(&health, peer_ip(b"10.1.1.1:1"))).label(),
+        decide(
+            &c,
+            &Request::new(&health, peer_ip(b"10.1.1.1:1")),
+            &FakeHost::default()
+        )
+        .label(),
         "public"
     );
 }
@@ -221,7 +239,7 @@ fn missing_pseudo_headers_fall_back_to_required() {
     let c = config(ENFORCE);
     let h = vec![(":path".to_owned(), vec![0xff, 0xfe])];
     assert_eq!(
-        decide(&c, &Request::new(&h, None)).label(),
+        decide(&c, &Request::new(&h, None), &FakeHost::default()).label(),
         "missing_credentials"
     );
 }
@@ -230,7 +248,7 @@ fn missing_pseudo_headers_fall_back_to_required() {
 fn denial_messages_never_contain_the_token() {
     let c = config(ENFORCE);
     let h = headers("GET", "/admin/x", &[("x-api-key", ADMIN)]);
-    let Decision::Denied(denial) = decide(&c, &Request::new(&h, None)) else {
+    let Decision::Denied(denial) = decide(&c, &Request::new(&h, None), &FakeHost::default()) else {
         panic!("expected a denial")
     };
     let reply = crate::reply::render(&denial, &c.realm);
@@ -281,10 +299,101 @@ fn arbitrary_header_bytes_never_panic_and_never_leak_the_token_into_a_reply() {
                 (name, rng.bytes(&alphabet, 80))
             })
             .collect();
-        let decision = decide(&c, &Request::new(&headers, None));
+        let decision = decide(&c, &Request::new(&headers, None), &FakeHost::default());
         if let Decision::Denied(denial) = decision {
             let reply = crate::reply::render(&denial, &c.realm);
             assert!(!reply.body.contains(ADMIN));
         }
+    }
+}
+
+mod api_keys {
+    use super::*;
+    use crate::api_key::compose;
+    use crate::shared;
+    use crate::static_token::digest;
+    use crate::wire::{KeyEntry, KeyStatus};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn key() -> String {
+        compose("0123456789abcdefghijKL")
+    }
+
+    fn host_with(status: KeyStatus, scopes: &[&str]) -> FakeHost {
+        let host = FakeHost::default();
+        host.set_now(NOW);
+        host.set_shared(shared::SYNCED, b"3").unwrap();
+        let entry = KeyEntry {
+            digest: String::new(),
+            key_id: "key_7".into(),
+            org_id: "acme".into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            roles: vec![],
+            tier: None,
+            expires_at: None,
+            status,
+        };
+        let name = shared::key_for(&digest(key().as_bytes()));
+        host.set_shared(&name, &shared::encode(&entry)).unwrap();
+        host
+    }
+
+    fn enabled() -> Config {
+        config(&ENFORCE.replacen('{', r#"{"api_keys": {"enabled": true},"#, 1))
+    }
+
+    fn label(config: &Config, path: &str, host: &FakeHost) -> String {
+        let bearer = bearer(&key());
+        let h = headers("GET", path, &[("authorization", &bearer)]);
+        decide(config, &Request::new(&h, None), host)
+            .label()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_published_key_is_allowed_as_its_key_id_and_org() {
+        let c = enabled();
+        let host = host_with(KeyStatus::Active, &["reports:read"]);
+        let h = headers("GET", "/reports/q3", &[("x-api-key", &key())]);
+        match decide(&c, &Request::new(&h, None), &host) {
+            Decision::Allowed { identity, .. } => {
+                assert_eq!(identity.subject, "key_7");
+                assert_eq!(
+                    identity.key.as_ref().map(|k| k.org_id.as_str()),
+                    Some("acme")
+                );
+            }
+            other => panic!("expected allowed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn route_requirements_apply_to_api_keys() {
+        let host = host_with(KeyStatus::Active, &[]);
+        assert_eq!(
+            label(&enabled(), "/reports/q3", &host),
+            "insufficient_scope"
+        );
+        assert_eq!(label(&enabled(), "/admin/x", &host), "forbidden");
+    }
+
+    #[test]
+    fn revoked_keys_and_unsynced_filters_have_their_own_codes() {
+        let c = enabled();
+        assert_eq!(
+            label(&c, "/api", &host_with(KeyStatus::Revoked, &[])),
+            "revoked_credentials"
+        );
+        assert_eq!(label(&c, "/api", &FakeHost::default()), "not_ready");
+    }
+
+    #[test]
+    fn without_api_keys_enabled_an_sk_token_is_just_an_unknown_token() {
+        let host = host_with(KeyStatus::Active, &[]);
+        assert_eq!(
+            label(&config(ENFORCE), "/api", &host),
+            "invalid_credentials"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! the identity and continue or send the denial's reply.
 
 use super::http_root::Shared;
-use super::proxy_host::{log, logs_at};
+use super::proxy_host::{ProxyHost, log, logs_at};
 use crate::decision::{Decision, Request, decide};
 use crate::identity;
 use crate::reply::{self, Reply};
@@ -52,7 +52,7 @@ impl HttpContext for HttpFilter {
             None
         };
         let request = Request::new(&headers, peer);
-        let decision = decide(&shared.config, &request);
+        let decision = decide(&shared.config, &request, &ProxyHost);
         shared.metrics.count(&decision);
         let label = decision.label();
         match decision {
@@ -60,7 +60,6 @@ impl HttpContext for HttpFilter {
             Decision::Allowed { identity, hide } => {
                 let set = identity
                     .headers()
-                    .into_iter()
                     .map(|(name, value)| (name, Some(value)))
                     .chain(hide.names().map(|name| (name, None)));
                 for (name, value) in set {

@@ -4,13 +4,16 @@
 mod http_filter;
 mod http_root;
 mod proxy_host;
+mod root;
+mod sync_root;
 
 proxy_wasm::main! {{
     register();
 }}
 
-/// Registers the HTTP filter's root context (root id `portcullis`).
+/// Registers the root context; each one becomes the HTTP filter's (root id `portcullis`)
+/// or the syncer's (root id `portcullis_sync`), see `root`.
 fn register() {
     proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Trace);
-    proxy_wasm::set_root_context(|_| Box::new(http_root::HttpRoot::default()));
+    proxy_wasm::set_root_context(|_| Box::new(root::Root::default()));
 }

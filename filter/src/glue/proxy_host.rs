@@ -3,11 +3,34 @@
 use crate::host::{CounterId, Host, HostError};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MetricType};
+use std::time::UNIX_EPOCH;
 
 /// The host as Envoy provides it.
 pub struct ProxyHost;
 
 impl Host for ProxyHost {
+    fn now(&self) -> i64 {
+        hostcalls::get_current_time()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    fn shared(&self, key: &str) -> Option<Vec<u8>> {
+        match hostcalls::get_shared_data(key) {
+            Ok((Some(value), _)) if !value.is_empty() => Some(value),
+            _ => None,
+        }
+    }
+
+    fn set_shared(&self, key: &str, value: &[u8]) -> Result<(), HostError> {
+        hostcalls::set_shared_data(key, Some(value), None).map_err(|status| HostError {
+            call: "set_shared_data",
+            // Never the key: it holds a secret's digest.
+            detail: format!("{status:?}"),
+        })
+    }
+
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError> {
         hostcalls::define_metric(MetricType::Counter, name)
             .map(CounterId)
