@@ -1,5 +1,5 @@
-//! The Portcullis control-plane: owns API keys and their audit trail, and (later) pushes
-//! key digests to every Envoy filter.
+//! The Portcullis control-plane: owns API keys and their audit trail, and serves key
+//! digests to every Envoy filter's syncer (`GET /v1/sync`).
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
 //! the integration tests both call it, so tests exercise the real server.
@@ -9,14 +9,20 @@ pub mod cli;
 pub mod keys;
 pub mod shutdown;
 pub mod store;
+pub mod sync;
 
 use api::AppState;
 use api::admin_auth::AdminToken;
 use api::metrics::Metrics;
+use api::sync::SyncState;
+use api::sync_auth::SyncToken;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use store::{Store, UnixSecs};
+use sync::revision_feed::RevisionFeed;
+use sync::sidecars::Sidecars;
 
 /// A source of the current time in Unix seconds, injected so tests can move it.
 pub type Clock = Arc<dyn Fn() -> UnixSecs + Send + Sync>;
@@ -36,27 +42,47 @@ pub struct ServeConfig {
     pub store: Arc<dyn Store>,
     /// The bootstrap admin token.
     pub admin_token: AdminToken,
+    /// The token the sidecars' syncers present to `GET /v1/sync`.
+    pub sync_token: SyncToken,
+    /// Entries per sync page ([`sync::PAGE_SIZE`] outside tests).
+    pub sync_page_size: u32,
     /// The time source (use [`system_clock`] outside tests).
     pub clock: Clock,
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then stops accepting and lets
-/// in-flight requests finish before returning.
+/// Serves the API on `listener` until `shutdown` completes, then stops accepting, answers
+/// held long-polls at once and lets in-flight requests finish before returning.
 pub async fn run(
     config: ServeConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let revision = {
+        let store = Arc::clone(&config.store);
+        tokio::task::spawn_blocking(move || store.revision()).await??
+    };
+    let feed = RevisionFeed::new(revision);
     let state = AppState {
         store: config.store,
         admin: Arc::new(config.admin_token),
         clock: config.clock,
         metrics: Arc::new(Metrics::default()),
+        sync: SyncState {
+            token: Arc::new(config.sync_token),
+            feed: feed.clone(),
+            sidecars: Arc::new(Sidecars::default()),
+            page_size: config.sync_page_size,
+        },
     };
     let address = listener.local_addr()?;
-    tracing::info!(%address, "control-plane listening");
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown)
+    tracing::info!(%address, revision, "control-plane listening");
+    // The peer address is what `/v1/sidecars` shows for each syncer.
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            feed.close();
+        })
         .await?;
     tracing::info!("control-plane stopped");
     Ok(())

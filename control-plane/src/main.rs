@@ -3,8 +3,9 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use portcullis_control_plane::api::admin_auth::AdminToken;
+use portcullis_control_plane::api::sync_auth::SyncToken;
 use portcullis_control_plane::store::sqlite::SqliteStore;
-use portcullis_control_plane::{ServeConfig, cli, run, shutdown, system_clock};
+use portcullis_control_plane::{ServeConfig, cli, run, shutdown, sync, system_clock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,11 +21,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the control-plane (the admin token comes from PORTCULLIS_ADMIN_TOKEN).
+    /// Run the control-plane (tokens from PORTCULLIS_ADMIN_TOKEN and PORTCULLIS_SYNC_TOKEN).
     Serve(ServeArgs),
     /// Manage API keys on a running control-plane.
     Keys(cli::KeysArgs),
 }
+
+/// The environment variable holding the token the sidecars' syncers present.
+const SYNC_TOKEN_ENV: &str = "PORTCULLIS_SYNC_TOKEN";
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
@@ -72,6 +76,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{} must be set to serve", cli::TOKEN_ENV))?;
     let admin_token =
         AdminToken::new(&token).with_context(|| format!("{} refused", cli::TOKEN_ENV))?;
+    let sync_token = std::env::var(SYNC_TOKEN_ENV).with_context(|| {
+        format!(
+            "{SYNC_TOKEN_ENV} must be set to serve: the sidecars' syncers authenticate to \
+             GET /v1/sync with it (at least 32 characters of A-Z a-z 0-9 -._~+/)"
+        )
+    })?;
+    let sync_token =
+        SyncToken::new(&sync_token).with_context(|| format!("{SYNC_TOKEN_ENV} refused"))?;
     let store = SqliteStore::open(&args.db)
         .with_context(|| format!("cannot open the database {}", args.db.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -80,6 +92,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig {
         store: Arc::new(store),
         admin_token,
+        sync_token,
+        sync_page_size: sync::PAGE_SIZE,
         clock: system_clock(),
     };
     run(config, listener, shutdown::signal()).await

@@ -141,6 +141,8 @@ async fn the_openapi_document_names_every_route() {
         "/v1/keys/{id}",
         "/v1/keys/{id}/rotate",
         "/v1/audit",
+        "/v1/sync",
+        "/v1/sidecars",
         "/healthz",
         "/readyz",
         "/metrics",

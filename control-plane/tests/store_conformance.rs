@@ -12,6 +12,8 @@ mod audit;
 mod keys;
 #[path = "store_conformance/revisions.rs"]
 mod revisions;
+#[path = "store_conformance/snapshots.rs"]
+mod snapshots;
 
 use portcullis_control_plane::store::sqlite::SqliteStore;
 use portcullis_control_plane::store::{
@@ -46,6 +48,7 @@ macro_rules! conformance {
                 revisions::each_mutation_takes_the_next_revision_and_logs_its_digests,
                 revisions::failed_mutations_change_neither_revision_nor_changes_nor_audit,
                 revisions::data_survives_reopening_the_database,
+                snapshots::snapshot_pages_list_every_secret_in_digest_order_after_the_cursor,
                 audit::audit_events_record_each_change_and_paginate_within_scope,
             );
         }

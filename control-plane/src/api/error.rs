@@ -6,6 +6,7 @@
 
 use crate::keys::KeyError;
 use crate::store::StoreError;
+use crate::sync::SyncError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -147,6 +148,17 @@ impl From<StoreError> for ApiError {
                 Self::InvalidRequest("`cursor` was not issued by this server".to_owned())
             }
             StoreError::Database(detail) => Self::Internal(format!("store: {detail}")),
+        }
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::InvalidCursor(message) | SyncError::InvalidSidecar(message) => {
+                Self::InvalidRequest(message)
+            }
+            SyncError::Store(err) => err.into(),
         }
     }
 }

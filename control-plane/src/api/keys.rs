@@ -195,7 +195,7 @@ pub async fn create(
     let (new, minted) = keys::create(spec, now)?;
     let actor = caller.actor.clone();
     let record = state
-        .with_store(move |store| store.create_key(new, &actor, now))
+        .mutate(move |store| store.create_key(new, &actor, now))
         .await?;
     state.metrics.count(KeyEvent::Created);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, org_id = %record.org_id, actor = %caller.actor.0, "key created");
@@ -278,7 +278,7 @@ pub async fn update(
     let now = state.now();
     keys::check_patch(&patch, now)?;
     let record = state
-        .with_store(move |store| store.update_key(&id, &patch, &caller.scope, &caller.actor, now))
+        .mutate(move |store| store.update_key(&id, &patch, &caller.scope, &caller.actor, now))
         .await?;
     state.metrics.count(KeyEvent::Updated);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, "key updated");
@@ -300,7 +300,7 @@ pub async fn revoke(
 ) -> Result<Json<KeyView>, ApiError> {
     let now = state.now();
     let record = state
-        .with_store(move |store| store.revoke_key(&id, &caller.scope, &caller.actor, now))
+        .mutate(move |store| store.revoke_key(&id, &caller.scope, &caller.actor, now))
         .await?;
     state.metrics.count(KeyEvent::Revoked);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, "key revoked");
@@ -331,9 +331,7 @@ pub async fn rotate(
     };
     let now = state.now();
     let record = state
-        .with_store(move |store| {
-            store.rotate_key(&id, &rotation, &caller.scope, &caller.actor, now)
-        })
+        .mutate(move |store| store.rotate_key(&id, &rotation, &caller.scope, &caller.actor, now))
         .await?;
     state.metrics.count(KeyEvent::Rotated);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, grace_secs, "key rotated");

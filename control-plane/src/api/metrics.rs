@@ -24,6 +24,12 @@ pub const KEYS_ROTATED: &str = "portcullis_keys_rotated_total";
 pub const KEYS_UPDATED: &str = "portcullis_keys_updated_total";
 /// The store's latest committed revision.
 pub const REVISION: &str = "portcullis_revision";
+/// Sync pages served (deltas, snapshot pages and "no change" answers).
+pub const SYNC_PAGES: &str = "portcullis_sync_pages_total";
+/// Snapshot pages served, a subset of [`SYNC_PAGES`]: many means sidecars keep starting over.
+pub const SNAPSHOT_PAGES: &str = "portcullis_sync_snapshot_pages_total";
+/// Long-polls held right now, waiting for a change.
+pub const LONG_POLLS_HELD: &str = "portcullis_sync_long_polls_held";
 
 /// A key lifecycle event worth counting.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +53,20 @@ pub struct Metrics {
     updated: AtomicU64,
     revoked: AtomicU64,
     rotated: AtomicU64,
+    sync_pages: AtomicU64,
+    snapshot_pages: AtomicU64,
+    long_polls_held: AtomicU64,
+}
+
+/// A long-poll counted as held until this is dropped, however the request ends (answered,
+/// or cancelled by the client going away).
+#[derive(Debug)]
+pub struct HeldLongPoll<'m>(&'m AtomicU64);
+
+impl Drop for HeldLongPoll<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -59,6 +79,20 @@ impl Metrics {
             KeyEvent::Rotated => &self.rotated,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one sync page served.
+    pub fn count_sync_page(&self, is_snapshot: bool) {
+        self.sync_pages.fetch_add(1, Ordering::Relaxed);
+        if is_snapshot {
+            self.snapshot_pages.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a long-poll as held for as long as the guard lives.
+    pub fn hold_long_poll(&self) -> HeldLongPoll<'_> {
+        self.long_polls_held.fetch_add(1, Ordering::Relaxed);
+        HeldLongPoll(&self.long_polls_held)
     }
 
     fn count_request(&self, route: String, class: &'static str) {
@@ -87,11 +121,21 @@ impl Metrics {
             (KEYS_UPDATED, "Keys updated.", &self.updated),
             (KEYS_REVOKED, "Keys revoked.", &self.revoked),
             (KEYS_ROTATED, "Keys rotated.", &self.rotated),
+            (SYNC_PAGES, "Sync pages served.", &self.sync_pages),
+            (
+                SNAPSHOT_PAGES,
+                "Snapshot pages served.",
+                &self.snapshot_pages,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} counter");
             let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
         }
+        let held = self.long_polls_held.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP {LONG_POLLS_HELD} Sync long-polls held now.");
+        let _ = writeln!(out, "# TYPE {LONG_POLLS_HELD} gauge");
+        let _ = writeln!(out, "{LONG_POLLS_HELD} {held}");
         let _ = writeln!(out, "# HELP {REVISION} Latest committed store revision.");
         let _ = writeln!(out, "# TYPE {REVISION} gauge");
         let _ = writeln!(out, "{REVISION} {revision}");

@@ -1,7 +1,8 @@
 //! The HTTP API: shared state and the router, one line per route.
 //!
-//! Every `/v1` handler takes a [`admin_auth::Caller`], so none can run unauthenticated;
-//! the probes, `/metrics` and `/openapi.json` are open.
+//! Every `/v1` handler takes a [`admin_auth::Caller`] — except `/v1/sync`, which takes a
+//! [`sync_auth::SyncCaller`] — so none can run unauthenticated; the probes, `/metrics` and
+//! `/openapi.json` are open.
 
 pub mod admin_auth;
 pub mod audit;
@@ -12,6 +13,8 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
+pub mod sync;
+pub mod sync_auth;
 
 use crate::Clock;
 use crate::store::{Store, StoreError, UnixSecs};
@@ -33,6 +36,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Process counters.
     pub metrics: Arc<Metrics>,
+    /// The sync token, the long-poll wake-ups and the sidecars seen.
+    pub sync: sync::SyncState,
 }
 
 impl AppState {
@@ -51,6 +56,26 @@ impl AppState {
         let store = Arc::clone(&self.store);
         Ok(tokio::task::spawn_blocking(move || call(store.as_ref())).await??)
     }
+
+    /// Runs a mutation like [`AppState::with_store`], then publishes the store's revision
+    /// so long-polls held on this replica answer at once. The revision is read after the
+    /// commit, so it is at least the mutation's own.
+    pub async fn mutate<T, F>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (out, revision) = self
+            .with_store(move |store| Ok((call(store)?, store.revision())))
+            .await?;
+        match revision {
+            Ok(revision) => self.sync.feed.publish(revision),
+            // The change is committed: do not fail the request. Held long-polls still see
+            // it when their `wait` ends.
+            Err(err) => tracing::warn!(%err, "cannot read the revision to wake long-polls"),
+        }
+        Ok(out)
+    }
 }
 
 /// Every route of the control-plane.
@@ -63,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/keys/{id}/rotate", post(keys::rotate))
         .route("/v1/audit", get(audit::list))
+        .route("/v1/sync", get(sync::sync))
+        .route("/v1/sidecars", get(sync::sidecars))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

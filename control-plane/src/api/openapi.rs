@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers and types.
 
-use crate::api::{audit, error, health, keys, metrics};
+use crate::api::{audit, error, health, keys, metrics, sync};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -8,21 +8,24 @@ use utoipa::{Modify, OpenApi};
 /// The API description; every route and body type is listed here once.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Portcullis control-plane", description = "API keys, audit and probes"),
+    info(title = "Portcullis control-plane", description = "API keys, audit, sync and probes"),
     paths(
         keys::create, keys::list, keys::get, keys::update, keys::revoke, keys::rotate,
-        audit::list, health::healthz, health::readyz, metrics::metrics, document,
+        audit::list, sync::sync, sync::sidecars,
+        health::healthz, health::readyz, metrics::metrics, document,
     ),
     components(schemas(
         keys::CreateKeyRequest, keys::UpdateKeyRequest, keys::RotateKeyRequest,
         keys::KeyView, keys::KeyWithSecret, keys::KeyPage,
-        audit::AuditView, audit::AuditPage, health::Health, error::ErrorBody,
+        audit::AuditView, audit::AuditPage, sync::SidecarView, sync::SidecarList,
+        health::Health, error::ErrorBody,
     )),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
 
-/// Declares the `bearer` scheme the `/v1` routes require (the admin token or an admin key).
+/// Declares the `bearer` scheme the `/v1` routes require (the admin token or an admin key;
+/// for `/v1/sync`, the sync token or the admin token).
 struct BearerAuth;
 
 impl Modify for BearerAuth {

@@ -235,4 +235,13 @@ pub trait Store: Send + Sync + 'static {
     /// Change-log entries with a revision above `since`, in revision order, at most `limit`.
     /// The sync endpoint reads the current state of each digest named.
     fn changes_since(&self, since: u64, limit: u32) -> Result<Vec<Change>, StoreError>;
+    /// At most `limit` secrets, every one with its key whatever the key's status, in
+    /// ascending digest (byte) order and strictly after `after` when given: one page of a
+    /// snapshot. Pages read at different times may mix revisions; the sync endpoint covers
+    /// that by re-sending later changes as deltas.
+    fn snapshot_page(
+        &self,
+        after: Option<&Digest>,
+        limit: u32,
+    ) -> Result<Vec<(KeyRecord, Secret)>, StoreError>;
 }

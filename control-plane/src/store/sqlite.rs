@@ -147,6 +147,14 @@ impl Store for SqliteStore {
     fn changes_since(&self, since: u64, limit: u32) -> Result<Vec<Change>, StoreError> {
         reads::changes_since(&*self.lock()?, since, limit)
     }
+
+    fn snapshot_page(
+        &self,
+        after: Option<&Digest>,
+        limit: u32,
+    ) -> Result<Vec<(KeyRecord, Secret)>, StoreError> {
+        reads::snapshot_page(&*self.lock()?, after, limit)
+    }
 }
 
 /// Wraps a SQLite failure for the log. rusqlite messages name tables and columns, never

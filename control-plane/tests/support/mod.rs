@@ -2,8 +2,9 @@
 //! manual clock, and a small JSON client.
 
 use portcullis_control_plane::api::admin_auth::AdminToken;
+use portcullis_control_plane::api::sync_auth::SyncToken;
 use portcullis_control_plane::store::sqlite::SqliteStore;
-use portcullis_control_plane::{ServeConfig, run};
+use portcullis_control_plane::{ServeConfig, run, sync};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use tokio::task::JoinHandle;
 
 /// The bootstrap admin token every test server uses.
 pub const ADMIN: &str = "test-admin-token-0123456789abcdefghij";
+/// The sync token every test server uses.
+pub const SYNC: &str = "test-sync-token-0123456789abcdefghijk";
 /// The clock's start: a fixed instant, so expiries in tests are plain numbers.
 pub const START: i64 = 1_800_000_000;
 
@@ -31,6 +34,12 @@ pub struct Server {
 impl Server {
     /// Starts a server with an empty database.
     pub async fn start() -> Server {
+        Self::start_with_sync_pages_of(sync::PAGE_SIZE).await
+    }
+
+    /// Starts a server with an empty database whose sync pages hold at most `page_size`
+    /// entries.
+    pub async fn start_with_sync_pages_of(page_size: u32) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("portcullis.db")).unwrap();
         let now = Arc::new(AtomicI64::new(START));
@@ -38,6 +47,8 @@ impl Server {
         let config = ServeConfig {
             store: Arc::new(store),
             admin_token: AdminToken::new(ADMIN).unwrap(),
+            sync_token: SyncToken::new(SYNC).unwrap(),
+            sync_page_size: page_size,
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,6 +1,6 @@
 //! Queries of the SQLite store: keys by id, scope and digest, paginated listings, the
-//! revision and the change log. They take a plain `Connection` so mutations can reuse them
-//! inside their transaction.
+//! revision, the change log and snapshot pages. They take a plain `Connection` so mutations
+//! can reuse them inside their transaction.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -211,6 +211,38 @@ pub(super) fn changes_since(
                 digest,
             })
         })
+        .collect()
+}
+
+/// Secrets with their keys in digest order after `after`.
+pub(super) fn snapshot_page(
+    conn: &Connection,
+    after: Option<&Digest>,
+    limit: u32,
+) -> Result<Vec<(KeyRecord, Secret)>, StoreError> {
+    // SQLite compares blobs with memcmp and an empty blob sorts before every other, so "no
+    // cursor" binds `x''`: one statement shape, and it walks the digest's primary-key index.
+    let after: &[u8] = after.map_or(&[], |d| d.as_slice());
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {KEY_COLUMNS}, s.digest, s.retires_at FROM key_secrets s \
+             JOIN keys k ON k.id = s.key_id WHERE s.digest > ?1 ORDER BY s.digest LIMIT ?2"
+        ))
+        .map_err(db_error)?;
+    let rows = stmt
+        .query_map(params![after, i64::from(limit)], |row| {
+            Ok((
+                read_key(row)?,
+                Secret {
+                    digest: row.get(13)?,
+                    retires_at: row.get(14)?,
+                },
+            ))
+        })
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map_err(db_error)?;
+    rows.into_iter()
+        .map(|(raw, secret)| Ok((raw.decode()?, secret)))
         .collect()
 }
 
