@@ -13,8 +13,10 @@ setup:
 wasm: setup
 	@scripts/build-wasm.sh
 
-## Envoy with the filter on 127.0.0.1:10000 (admin :9901) in front of the demo upstream.
+## The control-plane on :8080 (SQLite), Envoy with the filter on 127.0.0.1:10000
+## (admin :9901) in front of the demo upstream.
 run: wasm
+	cargo build --release -p portcullis-control-plane
 	@scripts/run.sh
 
 ## Lint, unit tests, then end-to-end tests against a real Envoy with the release .wasm.
@@ -24,6 +26,7 @@ unit: setup
 	cargo test --workspace --exclude portcullis-e2e
 
 e2e: wasm
+	cargo build -p portcullis-control-plane
 	cargo test -p portcullis-e2e --tests -- --test-threads 2
 
 lint: wasm
@@ -36,6 +39,7 @@ lint: wasm
 	  echo "envoy --mode validate $$f"; \
 	  PORTCULLIS_LOCAL_ADMIN_TOKEN=validate-local-admin-0123456789abcdefghijklmnopqrstuvwxyz \
 	  PORTCULLIS_SERVICE_TOKEN=validate-service-0123456789abcdefghijklmnopqrstuvwxyz \
+	  PORTCULLIS_SYNC_TOKEN=validate-sync-0123456789abcdefghijklmnopqrstuvwxyz \
 	    $(ENVOY) --mode validate -c $$f --log-level warn >/dev/null || exit 1; \
 	done
 

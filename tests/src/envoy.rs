@@ -45,14 +45,40 @@ impl Envoy {
         ))
     }
 
-    /// Starts Envoy with the shipped `envoy/envoy.yaml` (ports and `.wasm` path relocated),
-    /// `env` set in Envoy's own environment, and waits until it is ready.
-    pub fn start_shipped(env: &[(&str, &str)]) -> Self {
+    /// Starts Envoy with the filter and the syncer, which long-polls the control-plane on
+    /// `control_plane_port` (nothing need listen there yet), and waits until it is ready.
+    pub fn start_with_sync(
+        plugin_config: impl Display,
+        env: &[(&str, &str)],
+        control_plane_port: u16,
+        syncer_config: impl Display,
+    ) -> Self {
+        let plugin_config = plugin_config.to_string();
+        let syncer_config = syncer_config.to_string();
+        Self::ready(launch::start(
+            true,
+            &|placement| {
+                envoy_config::render_with_sync(
+                    placement,
+                    &plugin_config,
+                    env,
+                    control_plane_port,
+                    &syncer_config,
+                )
+            },
+            &[],
+        ))
+    }
+
+    /// Starts Envoy with the shipped `envoy/envoy.yaml` (ports and `.wasm` path relocated,
+    /// its control-plane cluster pointed at `control_plane_port`), `env` set in Envoy's own
+    /// environment, and waits until it is ready.
+    pub fn start_shipped(env: &[(&str, &str)], control_plane_port: u16) -> Self {
         let shipped =
             std::fs::read_to_string(paths::shipped_envoy_config()).expect("read envoy/envoy.yaml");
         Self::ready(launch::start(
             true,
-            &|placement| envoy_config::relocate_shipped(&shipped, placement),
+            &|placement| envoy_config::relocate_shipped(&shipped, placement, control_plane_port),
             env,
         ))
     }

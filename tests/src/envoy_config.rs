@@ -26,6 +26,37 @@ pub const ACCESS_LOG_FORMAT: &str = "decision=%FILTER_STATE(wasm.portcullis.deci
 /// environment (`environment_variables.key_values`); otherwise the filter is configured
 /// exactly as in `envoy/envoy.yaml`.
 pub fn render(placement: &Placement, plugin_config: &str, env: &[(&str, &str)]) -> String {
+    fill(TEMPLATE, placement, plugin_config, env)
+        .replace("{bootstrap_extensions}", "")
+        .replace("{control_plane_cluster}", "")
+}
+
+/// Like [`render`], plus the syncer: the same `.wasm` as a singleton bootstrap service
+/// (root id `portcullis_sync`, vm id `portcullis`, so it shares data with the filter)
+/// configured by `syncer_config`, and the `portcullis_control_plane` cluster on
+/// `control_plane_port`.
+pub fn render_with_sync(
+    placement: &Placement,
+    plugin_config: &str,
+    env: &[(&str, &str)],
+    control_plane_port: u16,
+    syncer_config: &str,
+) -> String {
+    let bootstrap = fill(SYNC_BOOTSTRAP, placement, syncer_config, env);
+    fill(TEMPLATE, placement, plugin_config, env)
+        .replace("{bootstrap_extensions}", &bootstrap)
+        .replace(
+            "{control_plane_cluster}",
+            &CONTROL_PLANE_CLUSTER.replace("{control_plane_port}", &control_plane_port.to_string()),
+        )
+}
+
+fn fill(
+    template: &str,
+    placement: &Placement,
+    plugin_config: &str,
+    env: &[(&str, &str)],
+) -> String {
     let key_values = if env.is_empty() {
         "{}".to_string()
     } else {
@@ -35,7 +66,7 @@ pub fn render(placement: &Placement, plugin_config: &str, env: &[(&str, &str)]) 
             .collect();
         format!("{{ {} }}", pairs.join(", "))
     };
-    TEMPLATE
+    template
         .replace("{listener_port}", &placement.listener_port.to_string())
         .replace("{admin_port}", &placement.admin_port.to_string())
         .replace("{upstream_port}", &placement.upstream_port.to_string())
@@ -49,34 +80,44 @@ pub fn render(placement: &Placement, plugin_config: &str, env: &[(&str, &str)]) 
         .replace("{plugin_config}", &quoted(plugin_config))
 }
 
-/// The shipped `envoy/envoy.yaml` with its listener (10000), admin (9901) and upstream
-/// (8081) ports and its relative `.wasm` path replaced. Panics if any of them is no longer
-/// where it was, so a change to the shipped file cannot silently skip its test.
-pub fn relocate_shipped(shipped: &str, placement: &Placement) -> String {
+/// The shipped `envoy/envoy.yaml` with its listener (10000), admin (9901), upstream (8081)
+/// and control-plane (8080) ports and its relative `.wasm` path (filter and syncer)
+/// replaced. Panics if any of them is no longer where it was, so a change to the shipped
+/// file cannot silently skip its test.
+pub fn relocate_shipped(shipped: &str, placement: &Placement, control_plane_port: u16) -> String {
     let replacements = [
+        (
+            "port_value: 8080",
+            format!("port_value: {control_plane_port}"),
+            1,
+        ),
         (
             "port_value: 10000",
             format!("port_value: {}", placement.listener_port),
+            1,
         ),
         (
             "port_value: 9901",
             format!("port_value: {}", placement.admin_port),
+            1,
         ),
         (
             "port_value: 8081",
             format!("port_value: {}", placement.upstream_port),
+            1,
         ),
         (
             "filename: target/wasm32-wasip1/release/portcullis.wasm",
             format!("filename: {}", quoted(&placement.wasm.to_string_lossy())),
+            2,
         ),
     ];
     let mut config = shipped.to_string();
-    for (from, to) in replacements {
+    for (from, to, times) in replacements {
         assert_eq!(
             config.matches(from).count(),
-            1,
-            "envoy/envoy.yaml should contain `{from}` exactly once"
+            times,
+            "envoy/envoy.yaml should contain `{from}` {times} time(s)"
         );
         config = config.replace(from, &to);
     }
@@ -88,8 +129,38 @@ fn quoted(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
+const SYNC_BOOTSTRAP: &str = r#"bootstrap_extensions:
+  - name: envoy.bootstrap.wasm
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.wasm.v3.WasmService
+      singleton: true
+      config:
+        name: portcullis_sync
+        root_id: portcullis_sync
+        vm_config:
+          vm_id: portcullis
+          runtime: envoy.wasm.runtime.v8
+          code: { local: { filename: {wasm} } }
+          environment_variables:
+            key_values: {key_values}
+        configuration:
+          "@type": type.googleapis.com/google.protobuf.StringValue
+          value: {plugin_config}
+"#;
+
+const CONTROL_PLANE_CLUSTER: &str = r#"    - name: portcullis_control_plane
+      type: STATIC
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: portcullis_control_plane
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address: { socket_address: { address: 127.0.0.1, port_value: {control_plane_port} } }
+"#;
+
 const TEMPLATE: &str = r#"# Generated by the portcullis end-to-end tests.
-admin:
+{bootstrap_extensions}admin:
   address: { socket_address: { address: 127.0.0.1, port_value: {admin_port} } }
 static_resources:
   listeners:
@@ -149,4 +220,4 @@ static_resources:
           - lb_endpoints:
               - endpoint:
                   address: { socket_address: { address: 127.0.0.1, port_value: {upstream_port} } }
-"#;
+{control_plane_cluster}"#;

@@ -64,3 +64,28 @@ pub fn routes() -> Value {
         {"prefix": "/billing/", "scopes": {"any_of": ["billing:read"]}}
     ])
 }
+
+/// The Wasm VM environment of the syncer (and filter) when API keys are synced.
+pub const SYNC_ENV: [(&str, &str); 2] = [
+    (ADMIN_TOKEN_ENV, ADMIN_TOKEN),
+    ("PORTCULLIS_SYNC_TOKEN", crate::control_plane::SYNC_TOKEN),
+];
+
+/// [`enforce`] with API keys enabled.
+pub fn with_api_keys(routes: Value) -> Value {
+    let mut config = enforce(routes);
+    config["api_keys"] = json!({"enabled": true});
+    config
+}
+
+/// The syncer's configuration: the `portcullis_control_plane` cluster, the sync token from
+/// the VM's environment, and short long-polls so tests end promptly.
+pub fn syncer() -> Value {
+    json!({
+        "cluster": "portcullis_control_plane",
+        "sync_token_env": "PORTCULLIS_SYNC_TOKEN",
+        "wait_secs": 5,
+        "backoff_initial_ms": 100,
+        "backoff_max_ms": 1000,
+    })
+}

@@ -6,6 +6,7 @@
 //! the Envoy log, the access log and the upstream log are printed first.
 
 pub mod client;
+pub mod control_plane;
 pub mod envoy;
 pub mod envoy_config;
 pub mod fixtures;
@@ -19,5 +20,6 @@ pub mod temp_dir;
 pub mod upstream;
 
 pub use client::Request;
+pub use control_plane::ControlPlane;
 pub use envoy::Envoy;
 pub use response::Response;

@@ -47,6 +47,15 @@ pub fn filter_wasm() -> PathBuf {
     )
 }
 
+/// The control-plane binary, built by `make e2e` before the tests run.
+pub fn control_plane_binary() -> PathBuf {
+    existing(
+        repo_root().join("target/debug/portcullis"),
+        "control-plane binary",
+        "run `cargo build -p portcullis-control-plane` (make e2e does)",
+    )
+}
+
 /// The bundled Envoy configuration for `make run`.
 pub fn shipped_envoy_config() -> PathBuf {
     existing(

@@ -1,18 +1,45 @@
 //! The bundled `envoy/envoy.yaml` as `make run` starts it (only its ports and `.wasm` path
-//! moved): `/health` open, everything else behind a token, `/admin/` for the service token.
+//! moved) beside the real control-plane: `/health` open, everything else behind a static
+//! token or an API key, `/admin/` for the service token.
 
+use std::time::Duration;
+
+use portcullis_e2e::control_plane::SYNC_TOKEN;
 use portcullis_e2e::fixtures::{ADMIN_TOKEN, SERVICE_TOKEN};
-use portcullis_e2e::{Envoy, Request};
+use portcullis_e2e::{ControlPlane, Envoy, Request, poll};
+use serde_json::json;
 
-/// Envoy's own environment, which the shipped file passes to the VM (`host_env_keys`).
-const ENV: [(&str, &str); 2] = [
+/// Envoy's own environment, which the shipped file passes to the VMs (`host_env_keys`).
+const ENV: [(&str, &str); 3] = [
     ("PORTCULLIS_LOCAL_ADMIN_TOKEN", ADMIN_TOKEN),
     ("PORTCULLIS_SERVICE_TOKEN", SERVICE_TOKEN),
+    ("PORTCULLIS_SYNC_TOKEN", SYNC_TOKEN),
 ];
 
 #[test]
+fn shipped_config_serves_an_api_key_created_on_the_control_plane() {
+    let plane = ControlPlane::start();
+    let envoy = Envoy::start_shipped(&ENV, plane.port());
+    let created =
+        plane.create_key(&json!({"name": "demo", "org_id": "acme", "scopes": ["reports:read"]}));
+    let key = created["key"].as_str().expect("secret").to_owned();
+    let served = poll::until(Duration::from_secs(15), || {
+        let response = envoy.send(&Request::get("/reports/q3").bearer(&key));
+        (response.status == 200).then_some(response)
+    })
+    .expect("the key reaches the filter");
+    assert_eq!(
+        served
+            .upstream_identity()
+            .get("x-auth-org")
+            .map(String::as_str),
+        Some("acme")
+    );
+}
+
+#[test]
 fn shipped_config_keeps_health_open_and_everything_else_behind_a_token() {
-    let envoy = Envoy::start_shipped(&ENV);
+    let envoy = Envoy::start_shipped(&ENV, ControlPlane::reserve_port());
 
     let health = envoy.get("/health");
     assert_eq!(health.status, 200, "{health}");
@@ -39,7 +66,7 @@ fn shipped_config_keeps_health_open_and_everything_else_behind_a_token() {
 
 #[test]
 fn shipped_config_reserves_admin_for_the_service_token() {
-    let envoy = Envoy::start_shipped(&ENV);
+    let envoy = Envoy::start_shipped(&ENV, ControlPlane::reserve_port());
 
     for target in ["/admin/users", "//admin/users", "/health/../admin/users"] {
         let local_admin = envoy.send(&Request::get(target).bearer(ADMIN_TOKEN));
