@@ -43,8 +43,10 @@ lint: wasm
 	    $(ENVOY) --mode validate -c $$f --log-level warn >/dev/null || exit 1; \
 	done
 
-## Side-by-side throughput and Envoy CPU per request; JSON under target/bench/.
+## Side-by-side throughput and Envoy CPU per request, revocation and key-creation
+## latency; JSON under target/bench/.
 bench: wasm
+	cargo build --release -p portcullis-control-plane
 	$(VENV)/bin/python3 bench/run.py
 
 clean:
