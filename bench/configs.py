@@ -1,22 +1,32 @@
-"""The four Envoy configurations `make bench` compares, as bootstrap dicts.
+"""The five Envoy configurations `make bench` compares, as bootstrap dicts.
 
 Every configuration is the same listener and the same `direct_response` route, so the only
-difference between two rows of the table is the HTTP filter in front of the router. The
-bootstrap is plain data written out as JSON (which Envoy reads natively), so the bench needs
-no YAML library.
+difference between two rows of the table is the HTTP filter in front of the router (and, for
+API keys, the syncer beside it). The bootstrap is plain data written out as JSON (which
+Envoy reads natively), so the bench needs no YAML library.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import control_plane
+
 # A fixed bench credential, not a secret: it only ever reaches an Envoy on loopback. Every
-# configuration receives it, so header parsing costs the same in every row.
+# configuration but the API-key one receives it, so header parsing costs the same in those
+# rows; the API-key row receives a key the control-plane minted instead.
 TOKEN = "PcBench0" * 8
 AUTHORIZATION = f"Bearer {TOKEN}"
 
 PORTCULLIS_CONFIG = (
     '{"static_tokens":[{"name":"bench","token_env":"PORTCULLIS_BENCH_TOKEN",'
     '"subject":"bench","role":"admin","scopes":["read"]}]}'
+)
+PORTCULLIS_API_KEY_CONFIG = '{"api_keys":{"enabled":true}}'
+# The syncer as `envoy/envoy.yaml` configures it. A change wakes its long-poll at once, so
+# the wait only bounds how often an idle syncer asks again.
+SYNCER_CONFIG = (
+    '{"cluster":"portcullis_control_plane","sync_token_env":"'
+    + control_plane.SYNC_TOKEN_ENV + '","wait_secs":30}'
 )
 
 
@@ -33,11 +43,14 @@ class Configuration:
     enforces_auth: bool
     # Wasm modules this configuration loads, checked before any Envoy starts.
     wasm_files: tuple[Path, ...]
+    # The syncer bootstrap extension, for a configuration whose credentials are API keys
+    # synced from the control-plane; None for every other row.
+    syncer: dict | None = None
 
 
-def _wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
-                 env: dict[str, str]) -> dict:
-    """An `envoy.filters.http.wasm` entry loading `wasm` into V8."""
+def _plugin(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
+            env: dict[str, str]) -> dict:
+    """A proxy-wasm plugin config loading `wasm` into V8 with `env` as its environment."""
     vm_config: dict = {
         "vm_id": vm_id,
         "runtime": "envoy.wasm.runtime.v8",
@@ -53,11 +66,33 @@ def _wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: s
             "@type": "type.googleapis.com/google.protobuf.StringValue",
             "value": plugin_json,
         }
+    return config
+
+
+def _wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
+                 env: dict[str, str]) -> dict:
+    """An `envoy.filters.http.wasm` entry."""
     return {
         "name": name,
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": config,
+            "config": _plugin(name, vm_id, root_id, wasm, plugin_json, env),
+        },
+    }
+
+
+def _syncer(wasm: Path) -> dict:
+    """The singleton syncer: the filter's `.wasm` on the main thread with root id
+    `portcullis_sync` and the filter's vm id (shared data is per vm id), so the keys it
+    publishes are what the filter reads."""
+    return {
+        "name": "envoy.bootstrap.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.wasm.v3.WasmService",
+            "singleton": True,
+            "config": _plugin("portcullis_sync", "portcullis", "portcullis_sync", wasm,
+                              SYNCER_CONFIG,
+                              {control_plane.SYNC_TOKEN_ENV: control_plane.SYNC_TOKEN}),
         },
     }
 
@@ -76,7 +111,7 @@ def _native_api_key_auth() -> dict:
 
 
 def all_configurations(wasm_dir: Path) -> list[Configuration]:
-    """The four rows, in table order."""
+    """The five rows, in table order."""
     floor = wasm_dir / "passthrough.wasm"
     portcullis = wasm_dir / "portcullis.wasm"
     return [
@@ -92,14 +127,22 @@ def all_configurations(wasm_dir: Path) -> list[Configuration]:
             True, (portcullis,),
         ),
         Configuration(
+            "portcullis_api_key", "Portcullis, API key synced from the control-plane (10 keys)",
+            (_wasm_filter("portcullis", "portcullis", "portcullis", portcullis,
+                          PORTCULLIS_API_KEY_CONFIG, {}),),
+            True, (portcullis,), _syncer(portcullis),
+        ),
+        Configuration(
             "native_api_key_auth", "Envoy native api_key_auth",
             (_native_api_key_auth(),), True, (),
         ),
     ]
 
 
-def bootstrap(configuration: Configuration) -> dict:
-    """An Envoy bootstrap for `configuration`: admin and listener on loopback port 0.
+def bootstrap(configuration: Configuration, control_plane_port: int = 0) -> dict:
+    """An Envoy bootstrap for `configuration`: admin and listener on loopback port 0, and
+    for a syncing configuration the syncer and its cluster to the control-plane on
+    `control_plane_port`.
 
     Port 0 lets the kernel pick free ports with no race between choosing and binding; the
     runner reads the bound ports back from the admin address file and `/listeners`.
@@ -127,7 +170,7 @@ def bootstrap(configuration: Configuration) -> dict:
         },
         "http_filters": [*configuration.filters, router],
     }
-    return {
+    config: dict = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
             "listeners": [{
@@ -138,5 +181,25 @@ def bootstrap(configuration: Configuration) -> dict:
                     "typed_config": manager,
                 }]}],
             }],
+        },
+    }
+    if configuration.syncer is not None:
+        if not control_plane_port:
+            raise ValueError(f"{configuration.name} syncs API keys: a control-plane port is needed")
+        config["bootstrap_extensions"] = [configuration.syncer]
+        config["static_resources"]["clusters"] = [_control_plane_cluster(control_plane_port)]
+    return config
+
+
+def _control_plane_cluster(port: int) -> dict:
+    """The `portcullis_control_plane` cluster the syncer long-polls through."""
+    return {
+        "name": "portcullis_control_plane",
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": "portcullis_control_plane",
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
+                "address": "127.0.0.1", "port_value": port}}}}]}],
         },
     }
