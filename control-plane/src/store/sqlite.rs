@@ -2,7 +2,8 @@
 //!
 //! One connection behind a mutex: SQLite serializes writers anyway, and a single connection
 //! keeps every mutation's `BEGIN IMMEDIATE` transaction free of `SQLITE_BUSY` inside the
-//! process. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
+//! process. A second connection, on its own thread, checkpoints the WAL once a second, so
+//! no request's commit pays for a checkpoint. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
 //! Queries are in [`reads`], mutations in [`writes`]; this file owns the connection and the
 //! transaction boundary of each mutation.
 
@@ -13,6 +14,7 @@ mod rows;
 mod writes;
 
 use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,10 +28,15 @@ use super::{
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often the checkpointer folds the WAL back into the database file.
+const CHECKPOINT_PERIOD: Duration = Duration::from_secs(1);
+
 /// The SQLite-backed [`Store`].
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Held, never sent on: dropping the store disconnects it, which stops the checkpointer.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 impl SqliteStore {
@@ -52,9 +59,16 @@ impl SqliteStore {
             .map_err(db_error)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(db_error)?;
+        // SQLite's automatic checkpoint runs inside whichever commit crosses 1000 WAL pages
+        // and fsyncs there: measured as a 10-15 ms key creation every ~80. The checkpointer
+        // thread does it instead.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(db_error)?;
         migrate::apply(&mut conn)?;
+        let checkpointer = checkpointer(path)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -80,6 +94,26 @@ impl SqliteStore {
         tx.commit().map_err(db_error)?;
         Ok(out)
     }
+}
+
+/// Starts the checkpointer on its own connection to `path`; it stops when the returned
+/// sender is dropped. A PASSIVE checkpoint never waits for the writer, so commits go on
+/// meanwhile.
+fn checkpointer(path: &Path) -> Result<mpsc::Sender<()>, StoreError> {
+    let conn = Connection::open(path).map_err(db_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".to_owned())
+        .spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_PERIOD) {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Database(format!("cannot start the checkpointer: {e}")))?;
+    Ok(stop)
 }
 
 impl Store for SqliteStore {
@@ -188,6 +222,35 @@ mod tests {
             .pragma_query_value(None, "foreign_keys", |row| row.get(0))
             .expect("foreign_keys");
         assert_eq!((mode.as_str(), foreign_keys), ("wal", true));
+    }
+
+    #[test]
+    fn commits_leave_checkpoints_to_the_checkpointer_thread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("portcullis.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let autocheckpoint: i64 = store
+            .lock()
+            .expect("lock")
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .expect("wal_autocheckpoint");
+        assert_eq!(autocheckpoint, 0, "no commit checkpoints by itself");
+        let before = std::fs::metadata(&path).expect("db file").len();
+        store
+            .write(|conn| {
+                conn.execute_batch(
+                    "CREATE TABLE filler (x BLOB); \
+                     INSERT INTO filler VALUES (zeroblob(200000));",
+                )
+                .map_err(db_error)
+            })
+            .expect("write");
+        // Only a checkpoint copies WAL frames into the database file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&path).expect("db file").len() <= before {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
