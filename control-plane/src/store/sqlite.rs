@@ -248,7 +248,10 @@ mod tests {
         // Only a checkpoint copies WAL frames into the database file.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::fs::metadata(&path).expect("db file").len() <= before {
-            assert!(std::time::Instant::now() < deadline, "no checkpoint within 10 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
