@@ -5,7 +5,7 @@ VENV  := .venv
 ENVOY := $(VENV)/bin/envoy
 WASM  := target/wasm32-wasip1/release/portcullis.wasm
 
-.PHONY: setup wasm run test unit e2e lint bench clean
+.PHONY: setup wasm run test unit e2e lint bench bench-scale clean
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,13 @@ lint: wasm
 bench: wasm
 	cargo build --release -p portcullis-control-plane
 	$(VENV)/bin/python3 bench/run.py
+
+## Opt-in, minutes long: 1,000,000 keys (KEYS=…): full-sync time, Envoy RSS, flat
+## per-request cost and churn; JSON under target/bench/.
+KEYS ?= 1000000
+bench-scale: wasm
+	cargo build --release -p portcullis-control-plane
+	$(VENV)/bin/python3 bench/scale.py --keys $(KEYS)
 
 clean:
 	cargo clean

@@ -35,7 +35,8 @@ def version(binary: Path) -> str:
 class Envoy:
     """An Envoy child process with its own working directory, config file and log file."""
 
-    def __init__(self, binary: Path, bootstrap: dict):
+    def __init__(self, binary: Path, bootstrap: dict, concurrency: int = 1,
+                 extra_flags: tuple[str, ...] = ()):
         self._dir = tempfile.TemporaryDirectory(prefix="portcullis-bench-")
         work = Path(self._dir.name)
         self._config = work / "envoy.json"
@@ -44,7 +45,8 @@ class Envoy:
         self._log_path = work / "envoy.log"
         self._log = self._log_path.open("wb")
         self._process = subprocess.Popen(
-            [str(binary), "-c", str(self._config), "--concurrency", "1", "--log-level", "warn",
+            [str(binary), "-c", str(self._config), "--concurrency", str(concurrency),
+             "--log-level", "warn", *extra_flags,
              "--use-dynamic-base-id", "--admin-address-path", str(self._admin_path)],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,98 @@
+"""The scale bench's goals, judged, its printed summary and its JSON record."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+# Issue 4's scale goals: Envoy RSS the filter adds with 2 workers and 1 M keys, and the
+# per-request cost with 1 M keys against 10 keys (CPU per request, 10 keys ÷ N keys).
+RSS_GOAL_MIB = 256.0
+FLAT_GOAL = 0.95
+
+
+def goals(record: dict) -> list[dict]:
+    """Each goal with its figure and whether it is met. The RSS goal is stated for 1 M keys;
+    with fewer keys it is still judged, and the key count is shown beside it."""
+    keys = record["keys"]
+    rss = record["memory"]
+    flat = record["per_request"]
+    return [
+        {
+            "goal": f"Envoy RSS added by the filter, {record['concurrency']} workers, "
+                    f"{keys:,} keys (vs no filter, after load)",
+            "value": rss["added_by_filter_mib"], "unit": "MiB", "limit": f"<= {RSS_GOAL_MIB:g}",
+            "met": rss["added_by_filter_mib"] <= RSS_GOAL_MIB,
+        },
+        {
+            "goal": f"flat per-request cost: CPU/request 10 keys ÷ {keys:,} keys",
+            "value": flat["cpu_ratio_small_over_large"], "unit": "x",
+            "limit": f">= {FLAT_GOAL:g}",
+            "met": flat["cpu_ratio_small_over_large"] >= FLAT_GOAL,
+        },
+    ]
+
+
+def render(record: dict) -> str:
+    """The summary table printed at the end of a run."""
+    keys, sync, mem, flat = (record["keys"], record["full_sync"], record["memory"],
+                             record["per_request"])
+    seed = record["seeding"]
+    lines = [
+        f"scale bench: {keys:,} keys, Envoy --concurrency {record['concurrency']}, "
+        f"{record['rounds']} round(s) of {record['duration_secs']}s (wrk 1 thread, 16 conns, "
+        f"sharing {record['cpus']} CPUs with Envoy)",
+        "",
+        f"seeding (bench set-up, not a product figure): {seed['insert_secs']:.1f}s insert + "
+        f"{seed['checkpoint_secs']:.1f}s WAL checkpoint, revision {seed['revision']:,}",
+        f"full sync ({keys:,} keys, pages of {sync['page_size']}): Envoy start -> snapshot "
+        f"complete (unknown key 503 -> 401) {sync['envoy_start_to_synced_secs']:.2f}s; "
+        f"seeded key's first 200 {sync['envoy_start_to_first_200_secs']:.2f}s (admin ready after "
+        f"{sync['envoy_start_to_ready_secs']:.2f}s); syncer log, first poll -> snapshot "
+        f"complete {_fmt(sync['syncer_log_first_poll_to_complete_secs'], 's', 2)}",
+        "",
+        f"{'Envoy':<28}{'RSS synced':>12}{'RSS loaded':>12}{'req/s':>10}{'CPU µs/req':>12}",
+    ]
+    for name, row in record["envoys"].items():
+        lines.append(f"{name:<28}{row['rss_mib_synced']:>10.1f}Mi{row['rss_mib_loaded']:>10.1f}Mi"
+                     f"{_fmt(row.get('requests_per_sec'), '', 0):>10}"
+                     f"{_fmt(row.get('cpu_micros_per_request'), '', 2):>12}")
+    lines += [
+        "",
+        f"RSS added by the keys ({keys:,} vs 10, after load): {mem['added_by_keys_mib']:.1f} MiB"
+        f" ({mem['added_by_keys_bytes_per_key']:.0f} B/key)",
+        f"req/s {keys:,} keys ÷ 10 keys: {flat['rps_ratio_large_over_small']:.3f}",
+    ]
+    churn = record.get("churn")
+    if churn:
+        lines += [
+            "",
+            f"churn under load: created {churn['created']:,} and revoked {churn['revoked']:,} "
+            f"keys (direct DB writes, {churn['db_write_secs']:.1f}s) + 1 revoke via the API",
+            f"  DELETE returned -> revoked canary 401 through Envoy: "
+            f"{churn['delete_to_canary_401_secs']:.2f}s",
+            f"  Envoy RSS before {churn['rss_mib_before']:.1f} MiB, after apply "
+            f"{churn['rss_mib_after_apply']:.1f} MiB, after load {churn['rss_mib_after_load']:.1f}"
+            f" MiB: +{churn['rss_mib_after_load'] - churn['rss_mib_before']:.1f} MiB; the revoked"
+            " keys' records stay in shared data (revoked, not removed)",
+            f"  wrk during churn: {churn['wrk']['requests_per_sec']:.0f} req/s, "
+            f"{churn['wrk']['non_2xx_3xx']} non-2xx",
+        ]
+    else:
+        lines += ["", "churn: skipped (--churn 0)"]
+    lines += ["", "goals:"]
+    for goal in record["goals"]:
+        lines.append(f"  [{'met' if goal['met'] else 'MISS'}] {goal['goal']}: "
+                     f"{goal['value']:.3f} {goal['unit']} (goal {goal['limit']})")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, unit: str, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def write(record: dict, out_dir: Path, started: datetime) -> Path:
+    """Write the record as scale-<UTC timestamp>.json; return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"scale-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
