@@ -8,6 +8,10 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CounterId(pub u32);
 
+/// A gauge registered with the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GaugeId(pub u32);
+
 /// The host could not do what was asked (for example, register a metric).
 #[derive(Debug, thiserror::Error)]
 #[error("host call `{call}` failed: {detail}")]
@@ -31,12 +35,16 @@ pub trait Host {
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError>;
     /// Adds `count` to a counter. Counting never fails a request, so errors are swallowed.
     fn add(&self, counter: CounterId, count: u64);
+    /// Registers (or finds) the gauge named `name`.
+    fn define_gauge(&self, name: &str) -> Result<GaugeId, HostError>;
+    /// Sets a gauge; errors are swallowed like a counter's.
+    fn set_gauge(&self, gauge: GaugeId, value: u64);
 }
 
 /// An in-memory host for unit tests.
 #[cfg(test)]
 pub mod fake {
-    use super::{CounterId, Host, HostError};
+    use super::{CounterId, GaugeId, Host, HostError};
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
 
@@ -54,7 +62,7 @@ pub mod fake {
             self.now.set(now);
         }
 
-        /// The current value of the counter `name` (0 when never defined).
+        /// The current value of the counter or gauge `name` (0 when never defined).
         pub fn counter(&self, name: &str) -> u64 {
             self.counters
                 .borrow()
@@ -96,6 +104,17 @@ pub mod fake {
         fn add(&self, counter: CounterId, count: u64) {
             if let Some((_, v)) = self.counters.borrow_mut().get_mut(counter.0 as usize) {
                 *v += count;
+            }
+        }
+
+        // Gauges share the counters' table: tests read both by name.
+        fn define_gauge(&self, name: &str) -> Result<GaugeId, HostError> {
+            self.define_counter(name).map(|id| GaugeId(id.0))
+        }
+
+        fn set_gauge(&self, gauge: GaugeId, value: u64) {
+            if let Some((_, v)) = self.counters.borrow_mut().get_mut(gauge.0 as usize) {
+                *v = value;
             }
         }
     }

@@ -6,7 +6,8 @@
 //! because a host call per request costs more than the rest of a static-token check.
 
 use crate::decision::{Code, Decision};
-use crate::host::{CounterId, Host, HostError};
+use crate::host::{CounterId, GaugeId, Host, HostError};
+use crate::syncer::{Outcome, Stage};
 use std::cell::Cell;
 
 /// Requests let through after authentication (or anonymously on optional routes).
@@ -15,6 +16,10 @@ pub const ALLOWED: &str = "portcullis.allowed";
 pub const PUBLIC: &str = "portcullis.public";
 /// Prefix of the per-code denial counters: `portcullis.denied.<code>`.
 pub const DENIED_PREFIX: &str = "portcullis.denied.";
+/// The revision of the last complete state the syncer applied (a gauge).
+pub const SYNC_REVISION: &str = "portcullis.sync.revision";
+/// Polls of the control-plane that failed (a counter): the last good state kept serving.
+pub const SYNC_FAILURES: &str = "portcullis.sync.failures";
 /// How often counts reach Envoy; Envoy's own stats flush is slower (5 s by default).
 pub const FLUSH_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -94,6 +99,34 @@ impl Metrics {
     }
 }
 
+/// The syncer's metrics: it polls at most a few times a second, so it records directly.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncMetrics {
+    revision: GaugeId,
+    failures: CounterId,
+}
+
+impl SyncMetrics {
+    /// Registers the syncer's gauge and counter.
+    pub fn define(host: &impl Host) -> Result<Self, HostError> {
+        Ok(SyncMetrics {
+            revision: host.define_gauge(SYNC_REVISION)?,
+            failures: host.define_counter(SYNC_FAILURES)?,
+        })
+    }
+
+    /// Records one poll's outcome: a complete state moves the revision, a failure counts.
+    pub fn record(&self, host: &impl Host, outcome: &Outcome) {
+        match outcome {
+            Outcome::Applied { applied } if applied.stage != Stage::SnapshotPage => {
+                host.set_gauge(self.revision, applied.revision);
+            }
+            Outcome::Failed { .. } => host.add(self.failures, 1),
+            Outcome::Applied { .. } | Outcome::Unchanged => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +151,38 @@ mod tests {
         assert_eq!(host.counter("portcullis.allowed"), 1);
         assert_eq!(host.counter("portcullis.denied.invalid_credentials"), 2);
         assert_eq!(host.counter("portcullis.denied.missing_credentials"), 0);
+    }
+
+    #[test]
+    fn the_syncer_records_complete_revisions_and_failures() {
+        use crate::syncer::{Applied, Failure};
+        let host = FakeHost::default();
+        let sync = SyncMetrics::define(&host).unwrap();
+        let applied = |stage, revision| Outcome::Applied {
+            applied: Applied {
+                stage,
+                revision,
+                entries: 0,
+                skipped: vec![],
+            },
+        };
+        sync.record(&host, &applied(Stage::Delta, 7));
+        sync.record(&host, &applied(Stage::SnapshotPage, 9));
+        assert_eq!(
+            host.counter("portcullis.sync.revision"),
+            7,
+            "a page mid-snapshot is not a state"
+        );
+        sync.record(&host, &applied(Stage::SnapshotComplete { dropped: 0 }, 9));
+        assert_eq!(host.counter("portcullis.sync.revision"), 9);
+        let failed = Outcome::Failed {
+            failure: Failure::NoStatus,
+            in_a_row: 1,
+            retry_after: std::time::Duration::from_millis(1),
+        };
+        sync.record(&host, &failed);
+        sync.record(&host, &failed);
+        assert_eq!(host.counter("portcullis.sync.failures"), 2);
     }
 
     #[test]

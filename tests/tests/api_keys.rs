@@ -182,6 +182,8 @@ fn the_last_good_state_keeps_serving_while_the_control_plane_is_down() {
     plane.revoke_key(&revoked_id);
     wait_for_status(&envoy, "/reports/q3", &live, 200);
     wait_for_status(&envoy, "/reports/q3", &revoked, 401);
+    // Two creations and a revocation: revision 3, as the syncer's gauge shows.
+    envoy.wait_for_counter("wasmcustom.portcullis.sync.revision", 3);
 
     plane.kill();
     // The syncer now fails and backs off; every decision still uses the synced state.
@@ -201,6 +203,11 @@ fn the_last_good_state_keeps_serving_while_the_control_plane_is_down() {
         );
         checked += 1;
     }
+    let failures = poll::until(SYNC_DEADLINE, || {
+        let failures = envoy.counter("wasmcustom.portcullis.sync.failures");
+        (failures > 0).then_some(failures)
+    });
+    assert!(failures.is_some(), "the syncer counts its failed polls");
 
     // Back up on the same database: new keys flow again.
     plane.restart();

@@ -1,6 +1,6 @@
 //! `Host` over proxy-wasm hostcalls, plus the few host helpers the glue shares.
 
-use crate::host::{CounterId, Host, HostError};
+use crate::host::{CounterId, GaugeId, Host, HostError};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MetricType};
 use std::time::UNIX_EPOCH;
@@ -38,6 +38,19 @@ impl Host for ProxyHost {
                 call: "define_metric",
                 detail: format!("{status:?} for {name}"),
             })
+    }
+
+    fn define_gauge(&self, name: &str) -> Result<GaugeId, HostError> {
+        hostcalls::define_metric(MetricType::Gauge, name)
+            .map(GaugeId)
+            .map_err(|status| HostError {
+                call: "define_metric",
+                detail: format!("{status:?} for {name}"),
+            })
+    }
+
+    fn set_gauge(&self, gauge: GaugeId, value: u64) {
+        let _ = hostcalls::record_metric(gauge.0, value);
     }
 
     fn add(&self, counter: CounterId, count: u64) {

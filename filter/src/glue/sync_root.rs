@@ -3,6 +3,7 @@
 //! hands it each reply, and waits the pauses it chooses. One poll is in flight at a time.
 
 use super::proxy_host::{ProxyHost, log, logs_at};
+use crate::metrics::SyncMetrics;
 use crate::syncer::config::{self, ControlPlane};
 use crate::syncer::{Next, Outcome, Severity, Syncer, sidecar_name};
 use crate::wire::SIDECAR_HEADER;
@@ -25,6 +26,8 @@ struct Running {
     sidecar: String,
     /// The token of the poll awaiting its reply.
     in_flight: Option<u32>,
+    /// `portcullis.sync.revision` and `portcullis.sync.failures`.
+    metrics: SyncMetrics,
 }
 
 impl SyncRoot {
@@ -60,6 +63,9 @@ impl SyncRoot {
 
     /// Logs `outcome` and polls again now or after its pause.
     fn follow(&mut self, outcome: &Outcome) {
+        if let Some(run) = &self.running {
+            run.metrics.record(&ProxyHost, outcome);
+        }
         let level = match outcome.severity() {
             Severity::Debug => LogLevel::Debug,
             Severity::Info => LogLevel::Info,
@@ -142,6 +148,13 @@ impl RootContext for SyncRoot {
         if self.running.is_some() {
             return true;
         }
+        let metrics = match SyncMetrics::define(&ProxyHost) {
+            Ok(metrics) => metrics,
+            Err(e) => {
+                log(LogLevel::Error, &format!("sync metrics: {e}"));
+                return false;
+            }
+        };
         let now = hostcalls::get_current_time()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -166,6 +179,7 @@ impl RootContext for SyncRoot {
             plane,
             sidecar,
             in_flight: None,
+            metrics,
         });
         // The first sync need not wait for a tick: Envoy 1.40 dispatches from on_configure.
         self.poll();

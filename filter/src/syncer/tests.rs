@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::host::fake::FakeHost;
-use crate::host::{CounterId, HostError};
+use crate::host::{CounterId, GaugeId, HostError};
 use crate::wire::KeyStatus;
 use std::cell::Cell;
 use std::time::Duration;
@@ -97,6 +97,12 @@ impl Host for FailingHost {
     }
     fn add(&self, counter: CounterId, count: u64) {
         self.inner.add(counter, count);
+    }
+    fn define_gauge(&self, name: &str) -> Result<GaugeId, HostError> {
+        self.inner.define_gauge(name)
+    }
+    fn set_gauge(&self, gauge: GaugeId, value: u64) {
+        self.inner.set_gauge(gauge, value);
     }
 }
 
