@@ -140,9 +140,10 @@ mod tests {
     use super::*;
     use portcullis::api_key::{KEY_LEN, is_well_formed};
 
-    const NOW: UnixSecs = 1_800_000_000;
+    pub(super) const NOW: UnixSecs = 1_800_000_000;
 
-    fn spec() -> KeySpec {
+    /// A valid key spec; `validation`'s tests change one field at a time.
+    pub(super) fn spec() -> KeySpec {
         KeySpec {
             name: "ci deploys".into(),
             org_id: "acme".into(),

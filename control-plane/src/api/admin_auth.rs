@@ -10,54 +10,27 @@
 
 use crate::api::AppState;
 use crate::api::error::ApiError;
+use crate::api::shared_token::{self, SharedToken, TokenError};
 use crate::keys;
 use crate::store::{Actor, OrgScope};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use portcullis::api_key::{display_prefix, is_well_formed};
-use portcullis::credentials::{self, API_KEY_HEADER, AUTHORIZATION_HEADER, ExtractError};
-use subtle::ConstantTimeEq;
 
 /// The role that lets a key manage its own org's keys.
 pub const ADMIN_ROLE: &str = "admin";
-/// The shortest bootstrap admin token accepted.
-pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
-
-/// The bootstrap admin token, kept only as its SHA-256 digest.
-pub struct AdminToken {
-    digest: [u8; 32],
-}
-
-/// Why the bootstrap admin token was refused at start-up.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminTokenError {
-    /// Too short to resist guessing.
-    #[error("the admin token must be at least {MIN_ADMIN_TOKEN_CHARS} characters, got {0}")]
-    TooShort(usize),
-    /// Not sendable as a Bearer token, so no client could ever present it.
-    #[error("the admin token may hold only A-Z, a-z, 0-9 and -._~+/ (RFC 6750 b64token)")]
-    NotSendable,
-}
+/// The bootstrap admin token (`PORTCULLIS_ADMIN_TOKEN`), kept only as its digest.
+pub struct AdminToken(SharedToken);
 
 impl AdminToken {
     /// Checks the token's length and shape and keeps its digest.
-    pub fn new(token: &str) -> Result<Self, AdminTokenError> {
-        let chars = token.chars().count();
-        if chars < MIN_ADMIN_TOKEN_CHARS {
-            return Err(AdminTokenError::TooShort(chars));
-        }
-        if !credentials::is_b64token(token.as_bytes()) {
-            return Err(AdminTokenError::NotSendable);
-        }
-        Ok(Self {
-            digest: keys::digest(token),
-        })
+    pub fn new(token: &str) -> Result<Self, TokenError> {
+        SharedToken::new("admin token", token).map(Self)
     }
 
-    /// Constant-time comparison of digests: equal lengths always, so neither the length nor
-    /// a matching prefix of the token is revealed by timing.
+    /// Whether `presented` is the admin token (constant time).
     pub(crate) fn matches(&self, presented: &str) -> bool {
-        keys::digest(presented).ct_eq(&self.digest).into()
+        self.0.matches(presented)
     }
 }
 
@@ -88,20 +61,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let headers: Vec<(String, Vec<u8>)> = [API_KEY_HEADER, AUTHORIZATION_HEADER]
-            .into_iter()
-            .flat_map(|name| {
-                parts
-                    .headers
-                    .get_all(name)
-                    .iter()
-                    .map(move |v| (name.to_owned(), v.as_bytes().to_vec()))
-            })
-            .collect();
-        let credential = credentials::extract(&headers)
-            .map_err(|e: ExtractError| ApiError::InvalidRequest(e.to_string()))?
-            .ok_or(ApiError::MissingCredentials)?;
-        authenticate(state, credential.token).await
+        let token = shared_token::presented(parts)?;
+        authenticate(state, &token).await
     }
 }
 
@@ -167,32 +128,6 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_admin_token_shorter_than_32_characters_is_refused() {
-        assert!(matches!(
-            AdminToken::new("a".repeat(31).as_str()),
-            Err(AdminTokenError::TooShort(31))
-        ));
-    }
-
-    #[test]
-    fn an_admin_token_no_client_could_send_is_refused() {
-        let token = format!("{} with spaces", "a".repeat(32));
-        assert!(matches!(
-            AdminToken::new(&token),
-            Err(AdminTokenError::NotSendable)
-        ));
-    }
-
-    #[test]
-    fn only_the_exact_admin_token_matches() {
-        let token = "0123456789abcdefghijklmnopqrstuv";
-        let admin = AdminToken::new(token).unwrap();
-        assert!(admin.matches(token));
-        assert!(!admin.matches("0123456789abcdefghijklmnopqrstuw"));
-        assert!(!admin.matches(&token[..31]));
-    }
 
     #[test]
     fn an_org_admin_may_create_only_in_its_own_org() {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
+pub mod shared_token;
 pub mod sync;
 pub mod sync_auth;
 

@@ -180,20 +180,7 @@ fn check_meta(meta: &serde_json::Map<String, serde_json::Value>) -> Result<(), K
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: UnixSecs = 1_800_000_000;
-
-    fn spec() -> KeySpec {
-        KeySpec {
-            name: "ci deploys".into(),
-            org_id: "acme".into(),
-            scopes: vec!["read:keys".into()],
-            roles: vec!["admin".into()],
-            tier: Some("gold".into()),
-            expires_at: Some(NOW + 60),
-            meta: serde_json::Map::new(),
-        }
-    }
+    use crate::keys::tests::{NOW, spec};
 
     fn field_of(err: KeyError) -> String {
         match err {
