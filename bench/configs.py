@@ -6,6 +6,8 @@ API keys, the syncer beside it). The bootstrap is plain data written out as JSON
 Envoy reads natively), so the bench needs no YAML library.
 """
 
+import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,10 +141,12 @@ def all_configurations(wasm_dir: Path) -> list[Configuration]:
     ]
 
 
-def bootstrap(configuration: Configuration, control_plane_port: int = 0) -> dict:
+def bootstrap(configuration: Configuration, control_plane_port: int = 0,
+              retention_secs: int | None = None) -> dict:
     """An Envoy bootstrap for `configuration`: admin and listener on loopback port 0, and
     for a syncing configuration the syncer and its cluster to the control-plane on
-    `control_plane_port`.
+    `control_plane_port`, keeping revoked secrets `retention_secs` (the syncer's default
+    when None).
 
     Port 0 lets the kernel pick free ports with no race between choosing and binding; the
     runner reads the bound ports back from the admin address file and `/listeners`.
@@ -186,7 +190,12 @@ def bootstrap(configuration: Configuration, control_plane_port: int = 0) -> dict
     if configuration.syncer is not None:
         if not control_plane_port:
             raise ValueError(f"{configuration.name} syncs API keys: a control-plane port is needed")
-        config["bootstrap_extensions"] = [configuration.syncer]
+        syncer = copy.deepcopy(configuration.syncer)
+        if retention_secs is not None:
+            value = syncer["typed_config"]["config"]["configuration"]
+            value["value"] = json.dumps({**json.loads(value["value"]),
+                                         "retention_secs": retention_secs})
+        config["bootstrap_extensions"] = [syncer]
         config["static_resources"]["clusters"] = [_control_plane_cluster(control_plane_port)]
     return config
 

@@ -144,6 +144,7 @@ pub fn entry(key: &KeyRecord, secret: &Secret) -> KeyEntry {
         roles: key.roles.clone(),
         tier: key.tier.clone(),
         expires_at,
+        revoked_at: key.revoked_at,
         status,
     }
 }

@@ -117,21 +117,22 @@ pub enum KeyRejection {
 }
 
 /// The identity `token` (an `sk_…` credential) authenticates as: format and checksum, then
-/// SHA-256, then the record under [`shared::key_for`], then status and expiry.
+/// SHA-256, then the record published in its bucket ([`shared::lookup`]), then status and
+/// expiry.
 pub fn verify(token: &str, host: &impl Host) -> Result<Identity, KeyRejection> {
     if !is_well_formed(token) {
         return Err(KeyRejection::Malformed);
     }
     let prefix = || display_prefix(token).to_owned();
-    let Some(bytes) = host.shared(&shared::key_for(&static_token::digest(token.as_bytes()))) else {
+    let found = shared::lookup(host, &static_token::digest(token.as_bytes()))
+        .map_err(|_| KeyRejection::Corrupt { prefix: prefix() })?;
+    let Some(record) = found else {
         // A miss before the first sync says nothing about the key: fail closed, retryably.
         return Err(match host.shared(shared::SYNCED) {
             Some(_) => KeyRejection::Unknown { prefix: prefix() },
             None => KeyRejection::NotReady,
         });
     };
-    let record =
-        shared::decode(&bytes).ok_or_else(|| KeyRejection::Corrupt { prefix: prefix() })?;
     let key_id = record.key_id.clone();
     match record.status {
         KeyStatus::Revoked => return Err(KeyRejection::Revoked { key_id }),

@@ -8,8 +8,11 @@
 //!   changes nothing in shared data: the last good state keeps serving requests;
 //! - `portcullis/synced` is written only once a state is complete: at the last page of a
 //!   snapshot and after each delta, never in the middle of a snapshot;
-//! - a snapshot that starts with `reset: true` ends by emptying every secret published
-//!   before that the snapshot did not list (a removed entry is stored empty, see `shared`).
+//! - every record carries the generation of the snapshot (reset) it was written under; a
+//!   snapshot ends by dropping the records of older generations, which are the secrets it
+//!   no longer lists;
+//! - a revoked or expired secret is forgotten `retention` after it stopped working: when
+//!   its bucket is next written, or by [`Syncer::sweep`], which walks every bucket in turn.
 //!
 //! Choices where the protocol leaves room:
 //! - a delta whose revision is behind the applied one is a failure (backoff, same `since`),
@@ -24,26 +27,32 @@ pub mod config;
 mod outcome;
 
 use crate::host::Host;
-use crate::shared;
-use crate::wire::{KeyEntry, SYNC_PATH, SyncPage};
+use crate::shared::{self, BUCKETS, Bucket, Digest, Record};
+use crate::wire::{KeyEntry, KeyStatus, SYNC_PATH, SyncPage};
 use backoff::Backoff;
 use config::ControlPlane;
 pub use outcome::{Applied, Failure, Next, Outcome, Severity, Stage};
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
-/// A SHA-256 digest, as shared-data keys are made from.
-type Digest = [u8; 32];
+/// How many buckets the glue asks [`Syncer::sweep`] to look at after each reply: every
+/// bucket is visited within 64 replies (at most 64 long-poll waits when nothing changes).
+pub const SWEEP_BUCKETS: u32 = BUCKETS / 64;
 
 /// The state of the sync loop.
 #[derive(Debug)]
 pub struct Syncer {
     wait_secs: u64,
+    /// How long a secret that stopped working stays published, in seconds.
+    retention_secs: i64,
     /// The revision of the last complete state applied; `None` before the first, when the
     /// next poll asks for a snapshot.
     applied: Option<u64>,
     snapshot: Option<Snapshot>,
-    /// Every digest written with a record, so a reset can empty those no longer listed.
-    published: HashSet<Digest>,
+    /// The generation records are written with: bumped by every reset, so 0 means nothing
+    /// was ever written.
+    generation: u32,
+    /// The next bucket [`Syncer::sweep`] looks at.
+    sweep_next: u32,
     backoff: Backoff,
 }
 
@@ -53,18 +62,21 @@ struct Snapshot {
     /// The revision of the latest page: the `since` of the next request.
     revision: u64,
     cursor: String,
-    /// Digests listed so far, when the snapshot started with `reset: true`.
-    listed: Option<Vec<Digest>>,
 }
+
+/// An entry's change to its bucket: the record to write, or `None` to forget the digest.
+type Change = (Digest, Option<Record>);
 
 impl Syncer {
     /// A syncer that has applied nothing yet; `seed` spreads its backoff (see `Backoff`).
     pub fn new(plane: &ControlPlane, seed: u64) -> Self {
         Syncer {
             wait_secs: plane.wait.as_secs(),
+            retention_secs: i64::try_from(plane.retention.as_secs()).unwrap_or(i64::MAX),
             applied: None,
             snapshot: None,
-            published: HashSet::new(),
+            generation: 0,
+            sweep_next: 0,
             backoff: Backoff::new(plane.backoff_initial, plane.backoff_max, seed),
         }
     }
@@ -122,6 +134,22 @@ impl Syncer {
         self.fail(Failure::Dispatch(detail))
     }
 
+    /// Forgets the revoked and expired secrets past their retention in the next `buckets`
+    /// buckets, wrapping around; returns how many it forgot. A bucket is rewritten only when
+    /// it changes.
+    pub fn sweep(&mut self, host: &impl Host, buckets: u32) -> Result<usize, Failure> {
+        let now = host.now();
+        let mut forgotten = 0;
+        for _ in 0..buckets.min(BUCKETS) {
+            let index = u16::try_from(self.sweep_next % BUCKETS).unwrap_or(0);
+            self.sweep_next = (self.sweep_next + 1) % BUCKETS;
+            forgotten += rewrite(host, index, |bucket| {
+                bucket.retain(|record| record.drop_at > now)
+            })?;
+        }
+        Ok(forgotten)
+    }
+
     fn fail(&mut self, failure: Failure) -> Outcome {
         let pause = self.backoff.fail();
         Outcome::Failed {
@@ -162,34 +190,33 @@ impl Syncer {
                 return Ok(Outcome::Unchanged);
             }
         }
-        let (written, skipped) = self.write_entries(host, &page.entries)?;
-        let entries = written.len();
+        // A reset (mid-snapshot too) starts a generation: whatever earlier pages or states
+        // wrote is dropped when this snapshot completes, unless it lists it again. The
+        // state changes only once the page is written.
+        let generation = if page.reset {
+            self.generation.wrapping_add(1).max(1)
+        } else {
+            self.generation
+        };
+        let (changes, mut skipped) = self.changes(host.now(), generation, &page.entries);
+        let entries = changes.values().map(Vec::len).sum();
+        self.write(host, changes, &mut skipped)?;
+        self.generation = generation;
         if page.reset {
-            // A reset mid-snapshot restarts it: what earlier pages listed no longer counts.
             self.snapshot = Some(Snapshot {
                 revision: page.revision,
                 cursor: String::new(),
-                listed: Some(Vec::new()),
             });
         }
         let stage = match (self.snapshot.take(), page.cursor) {
             (Some(mut snapshot), Some(cursor)) => {
-                if let Some(listed) = &mut snapshot.listed {
-                    listed.extend_from_slice(&written);
-                }
                 snapshot.revision = page.revision;
                 snapshot.cursor = cursor;
                 self.snapshot = Some(snapshot);
                 Stage::SnapshotPage
             }
-            (Some(snapshot), None) => {
-                let dropped = match snapshot.listed {
-                    Some(mut listed) => {
-                        listed.extend_from_slice(&written);
-                        self.drop_unlisted(host, listed)?
-                    }
-                    None => 0,
-                };
+            (Some(_), None) => {
+                let dropped = self.drop_older_generations(host)?;
                 self.complete(host, page.revision)?;
                 Stage::SnapshotComplete { dropped }
             }
@@ -207,14 +234,15 @@ impl Syncer {
         Ok(Outcome::Applied { applied })
     }
 
-    /// Writes each well-formed entry's record; returns the digests written and the
-    /// malformed entries skipped (their index and the problem, for the log).
-    fn write_entries(
-        &mut self,
-        host: &impl Host,
+    /// What each well-formed entry does to its bucket, grouped by bucket; and the malformed
+    /// entries skipped (their index and the problem, for the log).
+    fn changes(
+        &self,
+        now: i64,
+        generation: u32,
         entries: &[KeyEntry],
-    ) -> Result<(Vec<Digest>, Vec<String>), Failure> {
-        let mut written = Vec::with_capacity(entries.len());
+    ) -> (BTreeMap<u16, Vec<Change>>, Vec<String>) {
+        let mut changes: BTreeMap<u16, Vec<Change>> = BTreeMap::new();
         let mut skipped = Vec::new();
         for (i, entry) in entries.iter().enumerate() {
             let Some(digest) = parse_digest(&entry.digest) else {
@@ -225,33 +253,81 @@ impl Syncer {
                 ));
                 continue;
             };
-            host.set_shared(&shared::key_for(&digest), &shared::encode(entry))
-                .map_err(Failure::Host)?;
-            self.published.insert(digest);
-            written.push(digest);
+            let drop_at = self.drop_at(entry, now);
+            let record = (drop_at > now).then(|| Record::new(digest, entry, generation, drop_at));
+            changes
+                .entry(shared::bucket_of(&digest))
+                .or_default()
+                .push((digest, record));
         }
-        Ok((written, skipped))
+        (changes, skipped)
     }
 
-    /// Empties every published secret a reset snapshot did not list; returns how many.
-    fn drop_unlisted(
-        &mut self,
+    /// When `entry`'s secret may be forgotten: `retention` after it was revoked or expired.
+    fn drop_at(&self, entry: &KeyEntry, now: i64) -> i64 {
+        let revoked = match entry.status {
+            KeyStatus::Revoked => Some(entry.revoked_at.unwrap_or(now)),
+            KeyStatus::Active | KeyStatus::Disabled => None,
+        };
+        [revoked, entry.expires_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .map_or(i64::MAX, |ended| ended.saturating_add(self.retention_secs))
+    }
+
+    /// Writes each bucket's changes in one read-modify-write, forgetting on the way any
+    /// record past its retention.
+    fn write(
+        &self,
         host: &impl Host,
-        mut listed: Vec<Digest>,
-    ) -> Result<usize, Failure> {
-        listed.sort_unstable();
-        let stale: Vec<Digest> = self
-            .published
-            .iter()
-            .filter(|digest| listed.binary_search(digest).is_err())
-            .copied()
-            .collect();
-        for digest in &stale {
-            host.set_shared(&shared::key_for(digest), &[])
+        changes: BTreeMap<u16, Vec<Change>>,
+        skipped: &mut Vec<String>,
+    ) -> Result<(), Failure> {
+        let now = host.now();
+        for (index, bucket_changes) in changes {
+            let key = shared::bucket_key(index);
+            let mut bucket = match host.shared(&key).map(|bytes| Bucket::decode(&bytes)) {
+                Some(Ok(bucket)) => bucket,
+                None => Bucket::default(),
+                Some(Err(_)) => {
+                    // Only this syncer writes buckets, so this is a bug or a foreign
+                    // writer; the next snapshot restores what the rewrite loses.
+                    skipped.push(format!("bucket {key} was unreadable and is rewritten"));
+                    Bucket::default()
+                }
+            };
+            for (digest, record) in bucket_changes {
+                match record {
+                    Some(record) => bucket.upsert(record),
+                    None => {
+                        bucket.retain(|r| r.digest != digest);
+                    }
+                }
+            }
+            bucket.retain(|r| r.drop_at > now);
+            host.set_shared(&key, &bucket.encode())
                 .map_err(Failure::Host)?;
-            self.published.remove(digest);
         }
-        Ok(stale.len())
+        Ok(())
+    }
+
+    /// At the end of a snapshot, drops every record an earlier generation wrote: the
+    /// snapshot rewrote all it lists with the current one. Returns how many it dropped.
+    fn drop_older_generations(&self, host: &impl Host) -> Result<usize, Failure> {
+        // Generation 1 is the first ever written: nothing older exists.
+        if self.generation <= 1 {
+            return Ok(0);
+        }
+        let generation = self.generation;
+        let mut dropped = 0;
+        for index in 0..BUCKETS {
+            let index = u16::try_from(index).unwrap_or(0);
+            dropped += rewrite(host, index, |bucket| {
+                bucket.retain(|record| record.generation == generation)
+            })?;
+        }
+        Ok(dropped)
     }
 
     /// Marks `revision` as the complete state workers see.
@@ -261,6 +337,26 @@ impl Syncer {
         self.applied = Some(revision);
         Ok(())
     }
+}
+
+/// Applies `edit` (which returns how many records it dropped) to bucket `index`, writing
+/// it back only when it dropped something. An unreadable bucket is left for a write to
+/// replace.
+fn rewrite(
+    host: &impl Host,
+    index: u16,
+    edit: impl FnOnce(&mut Bucket) -> usize,
+) -> Result<usize, Failure> {
+    let key = shared::bucket_key(index);
+    let Some(Ok(mut bucket)) = host.shared(&key).map(|bytes| Bucket::decode(&bytes)) else {
+        return Ok(0);
+    };
+    let dropped = edit(&mut bucket);
+    if dropped > 0 {
+        host.set_shared(&key, &bucket.encode())
+            .map_err(Failure::Host)?;
+    }
+    Ok(dropped)
 }
 
 /// `digest` as 64 hex digits (either case), decoded; `None` otherwise.

@@ -60,6 +60,9 @@ pub struct KeyEntry {
     /// Unix seconds after which this secret no longer works: the earlier of the key's
     /// expiry and the end of this secret's rotation grace.
     pub expires_at: Option<i64>,
+    /// Unix seconds when the key was revoked; present exactly when `status` is `revoked`.
+    /// Sidecars forget a revoked secret a retention period after this.
+    pub revoked_at: Option<i64>,
     /// Whether the key may be used at all.
     pub status: KeyStatus,
 }
@@ -93,6 +96,7 @@ mod tests {
                 roles: vec![],
                 tier: Some("gold".into()),
                 expires_at: None,
+                revoked_at: Some(1_700_000_000),
                 status: KeyStatus::Revoked,
             }],
             cursor: Some("c1".into()),

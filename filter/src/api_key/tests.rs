@@ -66,11 +66,10 @@ fn published(host: &FakeHost, key: &str, status: KeyStatus, expires_at: Option<i
         roles: vec!["admin".into()],
         tier: Some("gold".into()),
         expires_at,
+        revoked_at: (status == KeyStatus::Revoked).then_some(NOW),
         status,
     };
-    let digest = static_token::digest(key.as_bytes());
-    host.set_shared(&shared::key_for(&digest), &shared::encode(&entry))
-        .unwrap();
+    shared::publish(host, &static_token::digest(key.as_bytes()), &entry);
 }
 
 fn synced_host() -> FakeHost {
@@ -161,8 +160,8 @@ fn an_unreadable_record_is_refused_never_accepted() {
     let host = synced_host();
     let key = compose(RANDOM);
     let digest = static_token::digest(key.as_bytes());
-    host.set_shared(&shared::key_for(&digest), b"\x01garbage")
-        .unwrap();
+    let bucket = shared::bucket_key(shared::bucket_of(&digest));
+    host.set_shared(&bucket, b"\x01garbage").unwrap();
     assert_eq!(
         verify(&key, &host),
         Err(KeyRejection::Corrupt {

@@ -332,10 +332,10 @@ mod api_keys {
             roles: vec![],
             tier: None,
             expires_at: None,
+            revoked_at: None,
             status,
         };
-        let name = shared::key_for(&digest(key().as_bytes()));
-        host.set_shared(&name, &shared::encode(&entry)).unwrap();
+        shared::publish(&host, &digest(key().as_bytes()), &entry);
         host
     }
 

@@ -5,7 +5,7 @@
 use super::proxy_host::{ProxyHost, log, logs_at};
 use crate::metrics::SyncMetrics;
 use crate::syncer::config::{self, ControlPlane};
-use crate::syncer::{Next, Outcome, Severity, Syncer, sidecar_name};
+use crate::syncer::{Next, Outcome, SWEEP_BUCKETS, Severity, Syncer, sidecar_name};
 use crate::wire::SIDECAR_HEADER;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, RootContext};
@@ -113,6 +113,14 @@ impl Context for SyncRoot {
             .ok()
             .map(Option::unwrap_or_default);
         let outcome = run.syncer.on_response(&ProxyHost, status, body.as_deref());
+        match run.syncer.sweep(&ProxyHost, SWEEP_BUCKETS) {
+            Ok(0) => {}
+            Ok(forgotten) => log(
+                LogLevel::Info,
+                &format!("sync: forgot {forgotten} secret(s) past their retention"),
+            ),
+            Err(failure) => log(LogLevel::Warn, &format!("sync: sweep stopped: {failure}")),
+        }
         self.follow(&outcome);
     }
 }

@@ -22,6 +22,8 @@ const MAX_TIMEOUT_MS: u64 = u32::MAX as u64;
 /// The longest pause between failed polls: longer would leave a recovered control-plane
 /// unused for too long.
 const MAX_BACKOFF_MS: u64 = 3_600_000;
+/// The longest retention of revoked and expired secrets: 30 days.
+const MAX_RETENTION_SECS: u64 = 30 * 86_400;
 
 /// How the syncer reaches the control-plane, validated.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,6 +42,10 @@ pub struct ControlPlane {
     pub backoff_initial: Duration,
     /// The longest pause between failed polls.
     pub backoff_max: Duration,
+    /// How long a revoked or expired secret stays published after it stopped working, so
+    /// it is answered `revoked_credentials` or `expired_credentials`; after that it is
+    /// forgotten (and answered `invalid_credentials`), which frees its memory.
+    pub retention: Duration,
 }
 
 /// The token is left out so a `{:?}` can never log it.
@@ -53,6 +59,7 @@ impl fmt::Debug for ControlPlane {
             .field("timeout", &self.timeout)
             .field("backoff_initial", &self.backoff_initial)
             .field("backoff_max", &self.backoff_max)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -73,6 +80,8 @@ struct SyncConfig {
     backoff_initial_ms: u64,
     #[serde(default = "default_backoff_max_ms")]
     backoff_max_ms: u64,
+    #[serde(default = "default_retention_secs")]
+    retention_secs: u64,
 }
 
 fn default_cluster() -> String {
@@ -97,6 +106,10 @@ fn default_backoff_initial_ms() -> u64 {
 
 fn default_backoff_max_ms() -> u64 {
     30_000
+}
+
+fn default_retention_secs() -> u64 {
+    3_600
 }
 
 /// Parses and validates the syncer's configuration. `env` reads the environment variables
@@ -167,6 +180,15 @@ pub fn parse(
             ),
         ));
     }
+    if input.retention_secs > MAX_RETENTION_SECS {
+        problems.push(problem(
+            "retention_secs",
+            format!(
+                "expected 0 to {MAX_RETENTION_SECS}, got {}",
+                input.retention_secs
+            ),
+        ));
+    }
     match token {
         Some(token) if problems.is_empty() => Ok(ControlPlane {
             cluster: input.cluster,
@@ -176,6 +198,7 @@ pub fn parse(
             timeout: Duration::from_millis(timeout_ms),
             backoff_initial: Duration::from_millis(input.backoff_initial_ms),
             backoff_max: Duration::from_millis(input.backoff_max_ms),
+            retention: Duration::from_secs(input.retention_secs),
         }),
         _ => Err(problems),
     }
@@ -250,6 +273,7 @@ mod tests {
         assert_eq!(plane.timeout, Duration::from_secs(35));
         assert_eq!(plane.backoff_initial, Duration::from_millis(250));
         assert_eq!(plane.backoff_max, Duration::from_secs(30));
+        assert_eq!(plane.retention, Duration::from_secs(3_600));
     }
 
     #[test]
@@ -257,7 +281,7 @@ mod tests {
         let plane = parse(
             br#"{"cluster": "cp", "authority": "cp.internal:8080", "sync_token_env": "OTHER_TOKEN",
                 "wait_secs": 60, "timeout_ms": 61000, "backoff_initial_ms": 10,
-                "backoff_max_ms": 10}"#,
+                "backoff_max_ms": 10, "retention_secs": 0}"#,
             env,
         )
         .unwrap();
@@ -268,13 +292,15 @@ mod tests {
         assert_eq!(plane.wait, Duration::from_secs(60));
         assert_eq!(plane.timeout, Duration::from_millis(61_000));
         assert_eq!(plane.backoff_initial, plane.backoff_max);
+        assert_eq!(plane.retention, Duration::ZERO);
     }
 
     #[test]
     fn each_bad_field_is_named_with_expected_and_actual_values() {
         let found = messages(
             r#"{"cluster": "", "authority": "a b", "wait_secs": 61, "timeout_ms": 1000,
-                "backoff_initial_ms": 0, "backoff_max_ms": 3600001}"#,
+                "backoff_initial_ms": 0, "backoff_max_ms": 3600001,
+                "retention_secs": 2592001}"#,
         );
         assert_eq!(
             found,
@@ -285,6 +311,7 @@ mod tests {
                 "timeout_ms: expected more than wait_secs (61000 ms) and at most 4294967295, got 1000",
                 "backoff_initial_ms: expected 1 to 3600000, got 0",
                 "backoff_max_ms: expected backoff_initial_ms (0) to 3600000, got 3600001",
+                "retention_secs: expected 0 to 2592000, got 2592001",
             ]
         );
     }

@@ -11,6 +11,8 @@ use std::time::Duration;
 const ALICE: &str = "aa";
 const BOB: &str = "bb";
 const CAROL: &str = "cc";
+const RETENTION: u64 = 600;
+const NOW: i64 = 1_800_000_000;
 
 fn plane() -> ControlPlane {
     ControlPlane {
@@ -21,6 +23,7 @@ fn plane() -> ControlPlane {
         timeout: Duration::from_secs(35),
         backoff_initial: Duration::from_millis(250),
         backoff_max: Duration::from_millis(4_000),
+        retention: Duration::from_secs(RETENTION),
     }
 }
 
@@ -38,6 +41,7 @@ fn entry(who: &str, status: KeyStatus) -> KeyEntry {
         roles: vec![],
         tier: None,
         expires_at: None,
+        revoked_at: (status == KeyStatus::Revoked).then_some(NOW),
         status,
     }
 }
@@ -58,8 +62,14 @@ fn reply(syncer: &mut Syncer, host: &impl Host, body: &[u8]) -> Outcome {
 
 fn record(host: &FakeHost, who: &str) -> Option<shared::StoredKey> {
     let digest = parse_digest(&who.repeat(32)).unwrap();
-    host.shared(&shared::key_for(&digest))
-        .and_then(|bytes| shared::decode(&bytes))
+    shared::lookup(host, &digest).unwrap()
+}
+
+/// A host at `NOW`.
+fn host() -> FakeHost {
+    let host = FakeHost::default();
+    host.set_now(NOW);
+    host
 }
 
 fn synced(host: &FakeHost) -> Option<String> {
@@ -108,7 +118,7 @@ impl Host for FailingHost {
 
 #[test]
 fn a_snapshot_over_two_pages_then_a_delta_reach_shared_data() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     assert_eq!(syncer.next_path(), "/v1/sync?wait=0");
 
     let first = page(7, true, vec![entry(ALICE, KeyStatus::Active)], Some("p2"));
@@ -144,7 +154,7 @@ fn a_snapshot_over_two_pages_then_a_delta_reach_shared_data() {
 
 #[test]
 fn a_reset_snapshot_empties_the_secrets_it_no_longer_lists() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     let all = vec![
         entry(ALICE, KeyStatus::Active),
         entry(BOB, KeyStatus::Active),
@@ -168,7 +178,7 @@ fn a_reset_snapshot_empties_the_secrets_it_no_longer_lists() {
 
 #[test]
 fn a_reset_in_the_middle_of_a_snapshot_starts_the_listing_again() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(
         &mut syncer,
         &host,
@@ -189,7 +199,7 @@ fn a_reset_in_the_middle_of_a_snapshot_starts_the_listing_again() {
 
 #[test]
 fn failures_leave_shared_data_and_the_revision_untouched() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(
         &mut syncer,
         &host,
@@ -231,7 +241,7 @@ fn failures_leave_shared_data_and_the_revision_untouched() {
 
 #[test]
 fn pauses_after_failures_grow_to_the_max_with_jitter_and_reset_on_success() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     let mut ceiling = 250;
     for n in 1..=8 {
         let outcome = syncer.on_response(&host, Some(502), None);
@@ -255,7 +265,7 @@ fn pauses_after_failures_grow_to_the_max_with_jitter_and_reset_on_success() {
 
 #[test]
 fn a_malformed_digest_is_skipped_without_affecting_the_other_entries() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     let mut short = entry(BOB, KeyStatus::Active);
     short.digest.truncate(10);
     let mut not_hex = entry(CAROL, KeyStatus::Active);
@@ -282,7 +292,7 @@ fn a_malformed_digest_is_skipped_without_affecting_the_other_entries() {
 
 #[test]
 fn a_quiet_long_poll_changes_nothing_and_polls_again_at_once() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(&mut syncer, &host, &page(4, true, vec![], None));
     let outcome = reply(&mut syncer, &host, &page(4, false, vec![], None));
     assert!(matches!(outcome, Outcome::Unchanged));
@@ -295,7 +305,7 @@ fn a_quiet_long_poll_changes_nothing_and_polls_again_at_once() {
 
 #[test]
 fn a_client_error_mid_snapshot_abandons_it_but_a_server_error_retries_the_cursor() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(&mut syncer, &host, &page(3, true, vec![], Some("c1")));
     syncer.on_response(&host, Some(503), None);
     assert_eq!(syncer.next_path(), "/v1/sync?since=3&wait=0&cursor=c1");
@@ -306,7 +316,7 @@ fn a_client_error_mid_snapshot_abandons_it_but_a_server_error_retries_the_cursor
 
 #[test]
 fn a_snapshot_page_behind_the_previous_one_is_refused() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(&mut syncer, &host, &page(3, true, vec![], Some("c1")));
     let outcome = reply(
         &mut syncer,
@@ -320,7 +330,7 @@ fn a_snapshot_page_behind_the_previous_one_is_refused() {
 
 #[test]
 fn an_empty_snapshot_at_revision_zero_is_followed_by_a_long_poll_since_zero() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     let outcome = reply(&mut syncer, &host, &page(0, true, vec![], None));
     assert_eq!(outcome.next(), Next::Now);
     assert_eq!(synced(&host).as_deref(), Some("0"));
@@ -329,7 +339,7 @@ fn an_empty_snapshot_at_revision_zero_is_followed_by_a_long_poll_since_zero() {
 
 #[test]
 fn a_delta_answering_a_request_for_a_snapshot_is_refused() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     let outcome = reply(
         &mut syncer,
         &host,
@@ -343,7 +353,7 @@ fn a_delta_answering_a_request_for_a_snapshot_is_refused() {
 #[test]
 fn a_failed_write_applies_nothing_further_and_asks_for_the_page_again() {
     let host = FailingHost {
-        inner: FakeHost::default(),
+        inner: host(),
         allowed: Cell::new(1),
     };
     let mut syncer = syncer();
@@ -353,9 +363,9 @@ fn a_failed_write_applies_nothing_further_and_asks_for_the_page_again() {
     ];
     let outcome = reply(&mut syncer, &host, &page(5, true, entries.clone(), None));
     assert!(
-        outcome.to_string().ends_with(
-            "host call `set_shared_data` failed: CasMismatch for portcullis/k/bbbbbbbb…"
-        ),
+        outcome
+            .to_string()
+            .ends_with("host call `set_shared_data` failed: CasMismatch for portcullis/b/bbbb"),
         "{outcome}"
     );
     assert_eq!(synced(&host.inner), None);
@@ -369,7 +379,7 @@ fn a_failed_write_applies_nothing_further_and_asks_for_the_page_again() {
 
 #[test]
 fn cursors_are_percent_encoded_in_the_next_request() {
-    let (host, mut syncer) = (FakeHost::default(), syncer());
+    let (host, mut syncer) = (host(), syncer());
     reply(
         &mut syncer,
         &host,
@@ -412,3 +422,5 @@ fn the_sidecar_name_is_a_safe_header_value() {
     assert_eq!(sidecar_name("node one\n"), "node_one_");
     assert_eq!(sidecar_name(""), "unknown");
 }
+
+mod retention;
