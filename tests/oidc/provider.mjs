@@ -79,7 +79,8 @@ const provider = new Provider(issuer, {
     revocation: { enabled: false },
     resourceIndicators: {
       enabled: true,
-      // A client_credentials request must name its resource: there is no default API.
+      // No default API: a request without `resource` gets an opaque token with no
+      // audience, which is not a JWT at all.
       defaultResource: () => undefined,
       getResourceServerInfo: (_ctx, resource) => resourceServer(resource),
     },
@@ -91,7 +92,7 @@ const provider = new Provider(issuer, {
 
 provider.on('grant.success', (ctx) => {
   const { resource, scope } = ctx.oidc.params;
-  log(`grant client_credentials resource=${resource} scope=${JSON.stringify(scope ?? '')}`);
+  log(`grant client_credentials resource=${resource ?? '(none)'} scope=${JSON.stringify(scope ?? '')}`);
 });
 provider.on('grant.error', (_ctx, error) => {
   log(`grant refused: ${error.message} (${error.error_description ?? 'no description'})`);
