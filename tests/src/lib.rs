@@ -11,6 +11,7 @@ pub mod envoy;
 pub mod envoy_config;
 pub mod fixtures;
 pub mod launch;
+pub mod oidc_provider;
 pub mod paths;
 pub mod poll;
 pub mod ports;
