@@ -38,8 +38,10 @@ WASM_DIR = REPO_ROOT / "target" / "wasm32-wasip1" / "release"
 OUT_DIR = REPO_ROOT / "target" / "bench"
 CONCURRENCY = 2
 SMALL_KEYS = 10
-# Seeded keys with real secrets: the one wrk sends, and the canary the churn revokes.
-PRESENTED = 2
+# Churn rounds; each revokes its own canary through the API.
+CHURN_ROUNDS = 2
+# Seeded keys with real secrets: the one wrk sends, and a canary per churn round.
+PRESENTED = 1 + CHURN_ROUNDS
 # The control-plane's snapshot page size (control-plane/src/sync.rs, `PAGE_SIZE`).
 PAGE_SIZE = 1000
 WARMUP_SECS = 1
@@ -54,7 +56,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="wrk rounds per Envoy")
     parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run")
     parser.add_argument("--churn", type=int, default=100_000,
-                        help="keys created and as many revoked under load (0 skips)")
+                        help="keys created and as many revoked under load, per round (0 skips)")
     parser.add_argument("--churn-secs", type=int, default=30,
                         help="seconds of wrk load the churn runs under")
     parser.add_argument("--retention-secs", type=int, default=0,
@@ -69,8 +71,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.keys < SMALL_KEYS or args.rounds < 1 or args.duration < 1:
         parser.error(f"--keys must be at least {SMALL_KEYS}; --rounds, --duration at least 1")
-    if not 0 <= args.churn <= args.keys - PRESENTED:
-        parser.error(f"--churn must be within 0..{args.keys - PRESENTED}")
+    if not 0 <= args.churn * CHURN_ROUNDS <= args.keys - PRESENTED:
+        parser.error(f"--churn must be within 0..{(args.keys - PRESENTED) // CHURN_ROUNDS}")
     return args
 
 
@@ -161,49 +163,62 @@ def median_of(runs: list[dict], figure: str) -> float:
 
 def churn_under_load(args: argparse.Namespace, envoy: ScaleEnvoy, plane: SeededControlPlane,
                      db: Path, load_key: scale_seed.PresentedKey,
-                     canary: scale_seed.PresentedKey) -> dict:
-    """Create and revoke `--churn` keys in the database while wrk runs, then revoke the
-    canary through the API (which wakes the syncer's long-poll; its delta carries the
-    churn too) and wait for the canary's 401 through Envoy: by then everything is applied."""
+                     canaries: list[scale_seed.PresentedKey]) -> dict:
+    """CHURN_ROUNDS rounds, each creating and revoking `--churn` keys in the database while
+    wrk runs, then revoking one canary through the API (which wakes the syncer's long-poll;
+    its delta carries the churn too) and waiting for the canary's 401 through Envoy: by then
+    everything is applied. RSS is read before and after each round: the first round also
+    raises the allocator's high-water mark (Envoy keeps freed memory for reuse), so whether
+    revoked keys are kept shows in the rounds after it."""
     authorization = f"Bearer {load_key.secret}"
+    rounds = []
     rss_before = envoy.rss_mib()
-    print(f"churn: {args.churn:,} created + {args.churn:,} revoked under "
-          f"{args.churn_secs}s of load", flush=True)
-    load = subprocess.Popen(wrk.command(envoy.listener_url, args.churn_secs, authorization),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        written = scale_seed.churn(db, args.churn, {load_key.key_id, canary.key_id})
-        plane.revoke_key(canary.key_id)
-        deleted_at = time.monotonic()
-        revoked_at, _ = wait_for_status(envoy, f"Bearer {canary.secret}", 401,
-                                        args.sync_deadline, interval_secs=0.005)
-        time.sleep(SETTLE_SECS)
-        rss_after_apply = envoy.rss_mib()
-        applied_before_load_ended = load.poll() is None
-        out, err = load.communicate(timeout=args.churn_secs + 60)
-    finally:
-        if load.poll() is None:
-            load.kill()
-            load.wait()
-    if load.returncode != 0:
-        raise BenchError(f"wrk exited with status {load.returncode}: {err.strip()}")
-    traffic = wrk.parse(out)
-    still = status_of(envoy.listener_url, authorization)
-    if still != 200:
-        raise BenchError(f"after the churn the load key got {still}, expected 200")
+    keep = {load_key.key_id, *(canary.key_id for canary in canaries)}
+    for round_index, canary in enumerate(canaries):
+        print(f"churn round {round_index + 1}: {args.churn:,} created + {args.churn:,} revoked "
+              f"under {args.churn_secs}s of load", flush=True)
+        rss_start = envoy.rss_mib()
+        load = subprocess.Popen(wrk.command(envoy.listener_url, args.churn_secs, authorization),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            written = scale_seed.churn(db, args.churn, keep, round_index)
+            plane.revoke_key(canary.key_id)
+            deleted_at = time.monotonic()
+            revoked_at, _ = wait_for_status(envoy, f"Bearer {canary.secret}", 401,
+                                            args.sync_deadline, interval_secs=0.005)
+            time.sleep(SETTLE_SECS)
+            applied_before_load_ended = load.poll() is None
+            out, err = load.communicate(timeout=args.churn_secs + 60)
+        finally:
+            if load.poll() is None:
+                load.kill()
+                load.wait()
+        if load.returncode != 0:
+            raise BenchError(f"wrk exited with status {load.returncode}: {err.strip()}")
+        traffic = wrk.parse(out)
+        still = status_of(envoy.listener_url, authorization)
+        if still != 200:
+            raise BenchError(f"after the churn the load key got {still}, expected 200")
+        rss_end = envoy.rss_mib()
+        print(f"  canary 401 {revoked_at - deleted_at:.2f}s after DELETE; RSS "
+              f"{rss_start:.1f} -> {rss_end:.1f} MiB", flush=True)
+        rounds.append({
+            **written,
+            "delete_to_canary_401_secs": revoked_at - deleted_at,
+            "applied_before_load_ended": applied_before_load_ended,
+            "rss_mib_start": rss_start,
+            "rss_mib_end": rss_end,
+            "wrk": {"requests": traffic.requests, "requests_per_sec": traffic.requests_per_sec,
+                    "non_2xx_3xx": traffic.non_2xx_3xx},
+        })
     return {
-        **written,
-        "delete_to_canary_401_secs": revoked_at - deleted_at,
-        "applied_before_load_ended": applied_before_load_ended,
-        "rss_mib_before": rss_before,
-        "rss_mib_after_apply": rss_after_apply,
-        "rss_mib_after_load": envoy.rss_mib(),
         "retention_secs": args.retention_secs,
+        "per_round": args.churn,
+        "rss_mib_before": rss_before,
+        "rss_mib_after": rounds[-1]["rss_mib_end"],
         "live_keys_after": args.keys,
-        "revoked_keys_after": args.churn,
-        "wrk": {"requests": traffic.requests, "requests_per_sec": traffic.requests_per_sec,
-                "non_2xx_3xx": traffic.non_2xx_3xx},
+        "rounds": rounds,
     }
 
 
@@ -217,7 +232,7 @@ def bench(args: argparse.Namespace) -> None:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="portcullis-scale-")))
         db = work / "scale.db"
         seeded = seed_database(args, db)
-        load_key, canary = seeded.presented
+        load_key, *canaries = seeded.presented
 
         # Baseline: the same Envoy with no filter, for the RSS the filter adds.
         no_filter = next(c for c in configs.all_configurations(WASM_DIR) if c.name == "no_filter")
@@ -272,7 +287,7 @@ def bench(args: argparse.Namespace) -> None:
                                  median_of(runs[name], "cpu_micros_per_request"),
                              "p99_micros": median_of(runs[name], "p99_micros"),
                              "runs": runs[name]}
-        churn = (churn_under_load(args, large, plane, db, load_key, canary)
+        churn = (churn_under_load(args, large, plane, db, load_key, canaries)
                  if args.churn else None)
 
     small_row = envoys[f"portcullis_{SMALL_KEYS}_keys"]

@@ -37,16 +37,18 @@ def goals(record: dict) -> list[dict]:
 
 
 def _churn_goal(record: dict) -> list[dict]:
+    """Judged on the last round: the first also raises the allocator's high-water mark."""
     churn = record.get("churn")
     if not churn:
         return []
-    kept_cost_mib = (record["memory"]["added_by_keys_bytes_per_key"] * churn["revoked"]
+    last = churn["rounds"][-1]
+    kept_cost_mib = (record["memory"]["added_by_keys_bytes_per_key"] * last["revoked"]
                      / 2**20)
-    growth = churn["rss_mib_after_load"] - churn["rss_mib_before"]
+    growth = last["rss_mib_end"] - last["rss_mib_start"]
     return [{
-        "goal": f"revoked keys not kept: RSS growth across the churn ÷ the {churn['revoked']:,} "
-                f"revoked keys' cost if kept ({kept_cost_mib:.1f} MiB), retention "
-                f"{churn['retention_secs']}s",
+        "goal": f"revoked keys not kept: RSS growth in the last churn round ÷ its "
+                f"{last['revoked']:,} revoked keys' cost if kept ({kept_cost_mib:.1f} MiB), "
+                f"retention {churn['retention_secs']}s",
         "value": growth / kept_cost_mib if kept_cost_mib > 0 else 0.0, "unit": "x",
         "limit": f"<= {CHURN_KEPT_SHARE:g}",
         "met": growth <= CHURN_KEPT_SHARE * kept_cost_mib,
@@ -85,20 +87,17 @@ def render(record: dict) -> str:
     ]
     churn = record.get("churn")
     if churn:
-        lines += [
-            "",
-            f"churn under load: created {churn['created']:,} and revoked {churn['revoked']:,} "
-            f"keys (direct DB writes, {churn['db_write_secs']:.1f}s) + 1 revoke via the API",
-            f"  DELETE returned -> revoked canary 401 through Envoy: "
-            f"{churn['delete_to_canary_401_secs']:.2f}s",
-            f"  Envoy RSS before {churn['rss_mib_before']:.1f} MiB, after apply "
-            f"{churn['rss_mib_after_apply']:.1f} MiB, after load {churn['rss_mib_after_load']:.1f}"
-            f" MiB: {churn['rss_mib_after_load'] - churn['rss_mib_before']:+.1f} MiB with "
-            f"{churn['live_keys_after']:,} live keys; revoked secrets are freed "
-            f"{churn['retention_secs']}s after their revocation",
-            f"  wrk during churn: {churn['wrk']['requests_per_sec']:.0f} req/s, "
-            f"{churn['wrk']['non_2xx_3xx']} non-2xx",
-        ]
+        lines += ["", f"churn under load, {len(churn['rounds'])} rounds (revoked secrets freed "
+                      f"{churn['retention_secs']}s after revocation; "
+                      f"{churn['live_keys_after']:,} live keys throughout):"]
+        for i, one in enumerate(churn["rounds"], 1):
+            lines.append(
+                f"  round {i}: created {one['created']:,} + revoked {one['revoked']:,} (direct DB "
+                f"writes, {one['db_write_secs']:.1f}s) + 1 revoke via the API; canary 401 "
+                f"{one['delete_to_canary_401_secs']:.2f}s after DELETE; RSS "
+                f"{one['rss_mib_start']:.1f} -> {one['rss_mib_end']:.1f} MiB "
+                f"({one['rss_mib_end'] - one['rss_mib_start']:+.1f}); wrk "
+                f"{one['wrk']['requests_per_sec']:.0f} req/s, {one['wrk']['non_2xx_3xx']} non-2xx")
     else:
         lines += ["", "churn: skipped (--churn 0)"]
     lines += ["", "goals:"]

@@ -131,10 +131,10 @@ def seed(db: Path, total: int, presented: int) -> Seeded:
     return Seeded(total, revision, shown, insert_secs, checkpoint_secs)
 
 
-def churn(db: Path, count: int, keep: set[str]) -> dict:
+def churn(db: Path, count: int, keep: set[str], round_index: int) -> dict:
     """Create `count` new keys and revoke `count` live seeded ones (never those in `keep`),
-    one revision each, in one transaction on the live database. Returns the revisions it
-    spans and its duration.
+    one revision each, in one transaction on the live database; `round_index` keeps the
+    new keys' ids apart between rounds. Returns the revisions it spans and its duration.
 
     The control-plane only learns of a revision through its own writes, so this wakes no
     long-poll: the caller makes one API mutation afterwards, whose delta carries these too.
@@ -152,7 +152,7 @@ def churn(db: Path, count: int, keep: set[str]) -> dict:
         if len(victims) < count:
             raise ValueError(f"only {len(victims)} live seeded keys to revoke, {count} asked")
         base = _revision(conn)
-        ids = [_key_id(_CHURN_TAG, i) for i in range(count)]
+        ids = [_key_id(f"{_CHURN_TAG}{round_index}", i) for i in range(count)]
         digests = [os.urandom(32) for _ in range(count)]
         _insert_keys(conn, ids, digests, [f"churn-{i}" for i in range(count)],
                      ["sk_" + k[-4:] for k in ids], base + 1, now)

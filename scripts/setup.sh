@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything `make run`, `make test` and `make bench` need, and nothing twice:
 # Debian packages (load generators), Envoy 1.40 from PyPI into ./.venv, the rustfmt and
-# clippy components and the wasm32-wasip1 target. Safe to run on every build.
+# clippy components, the wasm32-wasip1 target and the test OpenID provider's npm packages.
+# Safe to run on every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,4 +55,19 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
     apt_install rustc-web cargo-web rust-web-src lld wasi-libc
   fi
 fi
+# The OpenID provider the JWT end-to-end tests run (tests/oidc, npm's oidc-provider), on the
+# machine's Node.js; Debian's nodejs when there is none.
+if ! command -v node >/dev/null 2>&1; then apt_install nodejs npm; fi
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+  log "Node.js $(node --version) is too old for tests/oidc: oidc-provider needs 20 or later"
+  exit 1
+fi
+# The lock file copied beside node_modules records what was installed.
+if ! cmp -s tests/oidc/package-lock.json tests/oidc/node_modules/.installed-lock.json 2>/dev/null; then
+  log "npm ci --prefix tests/oidc"
+  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+  cp tests/oidc/package-lock.json tests/oidc/node_modules/.installed-lock.json
+fi
+
 log "ready: envoy $("$VENV/bin/envoy" --version | grep -o "/1\.[0-9.]*/" | tr -d /)"
