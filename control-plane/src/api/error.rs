@@ -140,6 +140,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(id) => Self::NotFound(format!("no key `{id}`")),
+            StoreError::NoProvider(id) => Self::NotFound(format!("no provider `{id}`")),
             StoreError::Revoked(id) => Self::KeyRevoked(format!(
                 "key `{id}` is revoked and cannot be changed, rotated or revoked again"
             )),
