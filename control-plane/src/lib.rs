@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod jwks;
 pub mod keys;
 pub mod providers;
 pub mod shutdown;
