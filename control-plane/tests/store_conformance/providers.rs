@@ -63,7 +63,10 @@ pub(crate) fn provider_changes_are_audited_and_each_takes_the_next_revision(open
         (1, 1, NOW)
     );
     assert_eq!(store.get_provider("prv_1").expect("get"), created);
-    assert_eq!(store.list_providers().expect("list"), [created.clone()]);
+    assert_eq!(
+        store.list_providers().expect("list"),
+        std::slice::from_ref(&created)
+    );
     let patch = ProviderPatch {
         audiences: Some(vec!["other".to_owned()]),
         typ: Some(Some("JWT".to_owned())),
