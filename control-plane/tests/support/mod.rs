@@ -1,5 +1,7 @@
 //! Test harness: the real server (`run`) on `127.0.0.1:0` with a temporary SQLite file, a
-//! manual clock, and a small JSON client.
+//! manual clock, and a small JSON client; [`idp`] is a fake OIDC issuer.
+
+pub mod idp;
 
 use portcullis_control_plane::api::admin_auth::AdminToken;
 use portcullis_control_plane::api::sync_auth::SyncToken;
