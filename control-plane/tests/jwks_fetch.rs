@@ -5,24 +5,17 @@
 //! Time stamps come from a manual clock, so `next_refresh_at` is exact; waits poll the
 //! store with a deadline, never a fixed sleep.
 
+#[path = "jwks_fetch/rig.rs"]
+mod rig;
 pub mod support;
 
-use portcullis_control_plane::Clock;
-use portcullis_control_plane::jwks::{
-    Backoff, FetchSettings, Fetcher, RefreshBounds, RefreshDecision,
-};
-use portcullis_control_plane::providers::{self, ProviderConfig};
-use portcullis_control_plane::store::sqlite::SqliteStore;
+use portcullis_control_plane::jwks::{Backoff, FetchSettings, RefreshBounds, RefreshDecision};
 use portcullis_control_plane::store::{Actor, JwksStatus, ProviderPatch, Store};
-use portcullis_control_plane::sync::revision_feed::RevisionFeed;
+use rig::Rig;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 use support::START;
 use support::idp::{FIRST_JWKS, Idp, JwksReply, ROTATED_JWKS};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Generous: every wait here is for something that happens within milliseconds.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -40,101 +33,6 @@ fn settings() -> FetchSettings {
             max: Duration::from_millis(100),
         },
         ..FetchSettings::default()
-    }
-}
-
-/// A store, a running fetcher, a manual clock and the revision feed.
-struct Rig {
-    store: Arc<SqliteStore>,
-    fetcher: Fetcher,
-    feed: RevisionFeed,
-    now: Arc<AtomicI64>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Rig {
-    async fn start(settings: FetchSettings) -> Rig {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("portcullis.db")).unwrap());
-        let now = Arc::new(AtomicI64::new(START));
-        let clock_now = Arc::clone(&now);
-        let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
-        let feed = RevisionFeed::new(0);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (fetcher, task) = Fetcher::start(
-            Arc::clone(&store) as Arc<dyn Store>,
-            clock,
-            feed.clone(),
-            settings,
-            async {
-                let _ = stopped.await;
-            },
-        )
-        .unwrap();
-        Rig {
-            store,
-            fetcher,
-            feed,
-            now,
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
-        }
-    }
-
-    /// Creates a provider for `config` and tells the fetcher; returns its id.
-    fn create(&self, config: Value) -> String {
-        let config: ProviderConfig = serde_json::from_value(config).unwrap();
-        let provider = providers::check(config).unwrap();
-        let id = providers::mint_id().unwrap();
-        let actor = Actor("admin".to_owned());
-        self.store
-            .create_provider(&id, &provider, &actor, self.now())
-            .unwrap();
-        self.fetcher.providers_changed();
-        id
-    }
-
-    fn now(&self) -> i64 {
-        self.now.load(Ordering::SeqCst)
-    }
-
-    fn advance(&self, secs: i64) {
-        self.now.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    fn revision(&self) -> u64 {
-        self.store.revision().unwrap()
-    }
-
-    /// Polls the provider's JWKS status until `done` holds.
-    async fn status_when(&self, id: &str, done: impl Fn(&JwksStatus) -> bool) -> JwksStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let status = self.store.jwks_status(id).unwrap();
-            if done(&status) {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still {status:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    /// Lets the `kid` rate limit pass, then asks for a refetch as a sidecar would.
-    fn force_refetch(&self, id: &str) {
-        self.advance(30);
-        let decision = self.fetcher.request_refresh(id, "kid-nobody-has");
-        assert_eq!(decision, RefreshDecision::Scheduled);
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(DEADLINE, self.task.take().unwrap())
-            .await
-            .expect("the fetcher stops promptly")
-            .unwrap();
     }
 }
 
