@@ -37,7 +37,7 @@ pub(super) struct Context {
 }
 
 /// What a provider loop shares with the [`super::Fetcher`] handle.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Slot {
     /// Wakes the loop for an early fetch.
     pub wake: Notify,
@@ -45,7 +45,7 @@ pub(super) struct Slot {
 }
 
 /// The loop's view of its provider, read by `request_refresh`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct SlotState {
     /// The `kid`s of the last good set.
     pub known_kids: BTreeSet<String>,
@@ -79,6 +79,8 @@ pub(super) async fn run(ctx: Arc<Context>, record: ProviderRecord, slot: Arc<Slo
         let outcome = match fetch(&ctx, &record.provider).await {
             Ok((set, freshness)) => {
                 let delay = ctx.settings.refresh.refresh_after(freshness);
+                // Known before the commit, so no one who reads the saved set can ask for a
+                // refetch of its keys; if the save fails, the backoff retries anyway.
                 slot.state().known_kids = set.kids();
                 save(&ctx, &record, &set, delay).await.map(|()| delay)
             }
@@ -135,12 +137,13 @@ async fn save(
     set: &NormalizedJwks,
     delay: Duration,
 ) -> Result<(), String> {
+    let now = (ctx.clock)();
     let fetched = JwksFetched {
         settings_revision: record.settings_revision,
         jwks: set.to_json(),
-        next_refresh_at: after((ctx.clock)(), delay),
+        next_refresh_at: after(now, delay),
     };
-    let (id, now) = (record.id.clone(), (ctx.clock)());
+    let id = record.id.clone();
     let saved = blocking(ctx, move |store| {
         store.save_jwks(&id, &fetched, &Actor(ACTOR.to_owned()), now)
     })
