@@ -4,8 +4,9 @@
 //! keeps every mutation's `BEGIN IMMEDIATE` transaction free of `SQLITE_BUSY` inside the
 //! process. A second connection, on its own thread, checkpoints the WAL once a second, so
 //! no request's commit pays for a checkpoint. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
-//! Queries are in [`reads`], mutations in [`writes`]; this file owns the connection and the
-//! transaction boundary of each mutation.
+//! Queries are in [`reads`], mutations in [`writes`] (providers: `provider_rows` and
+//! `providers`); this file owns the connection and the transaction boundary of each
+//! mutation.
 
 mod cursor;
 mod migrate;
