@@ -1,23 +1,29 @@
-//! The Portcullis control-plane: owns API keys and their audit trail, and serves key
-//! digests to every Envoy filter's syncer (`GET /v1/sync`).
+//! The Portcullis control-plane: owns API keys, OIDC providers and their audit trail,
+//! fetches each provider's JWKS, and serves key digests to every Envoy filter's syncer
+//! (`GET /v1/sync`).
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
 //! the integration tests both call it, so tests exercise the real server.
 
 pub mod api;
 pub mod cli;
+pub mod jwks;
 pub mod keys;
+pub mod providers;
 pub mod shutdown;
 pub mod store;
 pub mod sync;
 
+use anyhow::Context as _;
 use api::AppState;
 use api::admin_auth::AdminToken;
 use api::metrics::Metrics;
 use api::sync::SyncState;
 use api::sync_auth::SyncToken;
+use jwks::{FetchSettings, Fetcher};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use store::{Store, UnixSecs};
@@ -48,24 +54,53 @@ pub struct ServeConfig {
     pub sync_page_size: u32,
     /// The time source (use [`system_clock`] outside tests).
     pub clock: Clock,
+    /// A JSON file of providers to upsert by issuer before serving (`--providers`).
+    pub providers_file: Option<PathBuf>,
+    /// Timeouts, limits and schedule of the JWKS fetcher.
+    pub jwks: FetchSettings,
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then stops accepting, answers
-/// held long-polls at once and lets in-flight requests finish before returning.
+/// Applies the providers file (if any), starts the JWKS fetcher and serves the API on
+/// `listener` until `shutdown` completes; then stops accepting, answers held long-polls at
+/// once, stops the fetcher and lets in-flight requests finish before returning.
 pub async fn run(
     config: ServeConfig,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Some(path) = &config.providers_file {
+        let providers = providers::config_file::load(path)?;
+        let (store, now) = (Arc::clone(&config.store), (config.clock)());
+        let done = tokio::task::spawn_blocking(move || {
+            providers::config_file::upsert(store.as_ref(), providers, now)
+        })
+        .await??;
+        tracing::info!(file = %path.display(), created = done.created, updated = done.updated,
+            unchanged = done.unchanged, "providers file applied");
+    }
     let revision = {
         let store = Arc::clone(&config.store);
         tokio::task::spawn_blocking(move || store.revision()).await??
     };
     let feed = RevisionFeed::new(revision);
+    let (stop_fetcher, fetcher_stopped) = tokio::sync::watch::channel(false);
+    let (fetcher, fetcher_task) = Fetcher::start(
+        Arc::clone(&config.store),
+        Arc::clone(&config.clock),
+        feed.clone(),
+        config.jwks,
+        async move {
+            let mut stopped = fetcher_stopped;
+            // An error means the sender is gone, which is a stop too.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        },
+    )
+    .context("cannot start the jwks fetcher")?;
     let state = AppState {
         store: config.store,
         admin: Arc::new(config.admin_token),
         clock: config.clock,
+        jwks: fetcher,
         metrics: Arc::new(Metrics::default()),
         sync: SyncState {
             token: Arc::new(config.sync_token),
@@ -82,8 +117,10 @@ pub async fn run(
         .with_graceful_shutdown(async move {
             shutdown.await;
             feed.close();
+            stop_fetcher.send_replace(true);
         })
         .await?;
+    fetcher_task.await?;
     tracing::info!("control-plane stopped");
     Ok(())
 }

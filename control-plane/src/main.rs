@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use portcullis_control_plane::api::admin_auth::AdminToken;
 use portcullis_control_plane::api::sync_auth::SyncToken;
+use portcullis_control_plane::jwks::FetchSettings;
 use portcullis_control_plane::store::sqlite::SqliteStore;
 use portcullis_control_plane::{ServeConfig, cli, run, shutdown, sync, system_clock};
 use std::net::SocketAddr;
@@ -38,6 +39,9 @@ struct ServeArgs {
     /// SQLite database file; created and migrated on start.
     #[arg(long, env = "PORTCULLIS_DB", default_value = "portcullis.db")]
     db: PathBuf,
+    /// JSON file of OIDC providers (`{"providers": [...]}`), upserted by issuer on start.
+    #[arg(long, env = "PORTCULLIS_PROVIDERS")]
+    providers: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -95,6 +99,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sync_token,
         sync_page_size: sync::PAGE_SIZE,
         clock: system_clock(),
+        providers_file: args.providers,
+        jwks: FetchSettings::default(),
     };
     run(config, listener, shutdown::signal()).await
 }

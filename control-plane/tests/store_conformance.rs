@@ -10,6 +10,8 @@
 mod audit;
 #[path = "store_conformance/keys.rs"]
 mod keys;
+#[path = "store_conformance/providers.rs"]
+mod providers;
 #[path = "store_conformance/revisions.rs"]
 mod revisions;
 #[path = "store_conformance/snapshots.rs"]
@@ -50,6 +52,11 @@ macro_rules! conformance {
                 revisions::data_survives_reopening_the_database,
                 snapshots::snapshot_pages_list_every_secret_in_digest_order_after_the_cursor,
                 audit::audit_events_record_each_change_and_paginate_within_scope,
+                providers::provider_changes_are_audited_and_each_takes_the_next_revision,
+                providers::a_live_issuer_is_unique_and_a_deleted_ones_may_return,
+                providers::a_jwks_takes_a_revision_only_when_it_differs,
+                providers::a_fetch_under_old_settings_or_for_a_deleted_provider_is_not_saved,
+                providers::the_sync_reads_current_providers_and_tombstones_changed_after_a_revision,
             );
         }
     };

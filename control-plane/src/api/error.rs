@@ -5,6 +5,7 @@
 //! handlers use `?`. A 5xx body is generic; its detail goes to the log.
 
 use crate::keys::KeyError;
+use crate::providers::ProviderError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 use axum::Json;
@@ -140,6 +141,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(id) => Self::NotFound(format!("no key `{id}`")),
+            StoreError::NoProvider(id) => Self::NotFound(format!("no provider `{id}`")),
             StoreError::Revoked(id) => Self::KeyRevoked(format!(
                 "key `{id}` is revoked and cannot be changed, rotated or revoked again"
             )),
@@ -168,6 +170,15 @@ impl From<KeyError> for ApiError {
         match err {
             KeyError::Invalid { .. } => Self::Validation(err.to_string()),
             KeyError::Random(_) => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::Invalid { .. } => Self::Validation(err.to_string()),
+            ProviderError::Random(_) => Self::Internal(err.to_string()),
         }
     }
 }

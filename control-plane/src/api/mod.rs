@@ -13,11 +13,13 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
+pub mod providers;
 pub mod shared_token;
 pub mod sync;
 pub mod sync_auth;
 
 use crate::Clock;
+use crate::jwks::Fetcher;
 use crate::store::{Store, StoreError, UnixSecs};
 use admin_auth::AdminToken;
 use axum::Router;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub admin: Arc<AdminToken>,
     /// The time source; tests inject a manual one.
     pub clock: Clock,
+    /// The JWKS fetcher: told of provider changes, asked for refetches on unknown `kid`s.
+    pub jwks: Fetcher,
     /// Process counters.
     pub metrics: Arc<Metrics>,
     /// The sync token, the long-poll wake-ups and the sidecars seen.
@@ -88,6 +92,17 @@ pub fn router(state: AppState) -> Router {
             get(keys::get).patch(keys::update).delete(keys::revoke),
         )
         .route("/v1/keys/{id}/rotate", post(keys::rotate))
+        .route(
+            "/v1/providers",
+            post(providers::create).get(providers::list),
+        )
+        .route(
+            "/v1/providers/{id}",
+            get(providers::get)
+                .patch(providers::update)
+                .delete(providers::delete),
+        )
+        .route("/v1/providers/{id}/jwks", get(providers::jwks))
         .route("/v1/audit", get(audit::list))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/sidecars", get(sync::sidecars))

@@ -1,6 +1,8 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers and types.
 
-use crate::api::{audit, error, health, keys, metrics, sync};
+use crate::api::{audit, error, health, keys, metrics, providers, sync};
+use crate::providers::ProviderConfig;
+use crate::store::{ClaimMapping, RoleImplication};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -8,15 +10,20 @@ use utoipa::{Modify, OpenApi};
 /// The API description; every route and body type is listed here once.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Portcullis control-plane", description = "API keys, audit, sync and probes"),
+    info(title = "Portcullis control-plane",
+        description = "API keys, OIDC providers and their JWKS, audit, sync and probes"),
     paths(
         keys::create, keys::list, keys::get, keys::update, keys::revoke, keys::rotate,
+        providers::create, providers::list, providers::get, providers::update,
+        providers::delete, providers::jwks,
         audit::list, sync::sync, sync::sidecars,
         health::healthz, health::readyz, metrics::metrics, document,
     ),
     components(schemas(
         keys::CreateKeyRequest, keys::UpdateKeyRequest, keys::RotateKeyRequest,
         keys::KeyView, keys::KeyWithSecret, keys::KeyPage,
+        ProviderConfig, ClaimMapping, RoleImplication, providers::UpdateProviderRequest,
+        providers::ProviderView, providers::ProviderList, providers::JwksView,
         audit::AuditView, audit::AuditPage, sync::SidecarView, sync::SidecarList,
         health::Health, error::ErrorBody,
     )),

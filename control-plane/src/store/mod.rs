@@ -7,11 +7,22 @@
 //! secret digest at that revision, and (4) appends the audit event. Either all four happen
 //! or none does: a failed call leaves nothing half-written.
 //!
+//! Providers follow the same contract without change-log rows: a provider mutation, or a
+//! JWKS that differs from the stored one, takes the next revision and stamps it on the
+//! provider's row (`revision`), and a deletion leaves the row as a tombstone, so
+//! [`Store::providers_changed_since`] reads the current state of each provider changed
+//! after a revision. Provider audit events have org `""` and name the provider in `key_id`.
+//!
 //! The store knows no HTTP and makes no authorization decisions: callers pass the org scope
 //! they are allowed to see, and the store filters by it.
 
+mod providers;
 pub mod sqlite;
 
+pub use providers::{
+    ClaimMapping, JwksFailure, JwksFetched, JwksSaved, JwksStatus, Provider, ProviderChange,
+    ProviderPatch, ProviderRecord, ProviderState, RoleImplication,
+};
 use serde::{Deserialize, Serialize};
 
 /// A SHA-256 digest of an API key secret.
@@ -170,6 +181,9 @@ pub enum StoreError {
     /// No such key within the caller's scope.
     #[error("no key {0}")]
     NotFound(String),
+    /// No such provider (or it was deleted).
+    #[error("no provider {0}")]
+    NoProvider(String),
     /// The key is revoked and cannot be changed or rotated.
     #[error("key {0} is revoked")]
     Revoked(String),
@@ -244,4 +258,58 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Digest>,
         limit: u32,
     ) -> Result<Vec<(KeyRecord, Secret)>, StoreError>;
+    /// Creates a provider (revision bump, audit `provider.create`); another live provider
+    /// with the same issuer is a `Conflict`.
+    fn create_provider(
+        &self,
+        id: &str,
+        provider: &Provider,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError>;
+    /// A live provider by id.
+    fn get_provider(&self, id: &str) -> Result<ProviderRecord, StoreError>;
+    /// Every live provider, oldest first.
+    fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError>;
+    /// Applies `patch` (revision bump, audit `provider.update`); a new `jwks_uri` drops the
+    /// stored JWKS and its fetch status.
+    fn update_provider(
+        &self,
+        id: &str,
+        patch: &ProviderPatch,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError>;
+    /// Deletes a provider, leaving a tombstone for the sync (revision bump, audit
+    /// `provider.delete`); its issuer may be used again.
+    fn delete_provider(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError>;
+    /// A live provider's last good JWKS and fetch status.
+    fn jwks_status(&self, id: &str) -> Result<JwksStatus, StoreError>;
+    /// Records a good fetch. A set that differs from the stored one is saved at the next
+    /// revision (audit `provider.jwks` by `actor`); the same set only moves `fetched_at`.
+    fn save_jwks(
+        &self,
+        id: &str,
+        fetched: &JwksFetched,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<JwksSaved, StoreError>;
+    /// Records a failed fetch; the JWKS and the revision stay. `false` when the provider was
+    /// deleted or its settings changed since the fetch started (nothing written).
+    fn record_jwks_failure(
+        &self,
+        id: &str,
+        failure: &JwksFailure,
+        now: UnixSecs,
+    ) -> Result<bool, StoreError>;
+    /// Every provider changed after `since`, in revision order: live ones with their
+    /// current settings and JWKS, deleted ones as tombstones.
+    fn providers_changed_since(&self, since: u64) -> Result<Vec<ProviderChange>, StoreError>;
+    /// Every live provider with its JWKS, oldest first: the providers of a snapshot.
+    fn provider_snapshot(&self) -> Result<Vec<ProviderState>, StoreError>;
 }

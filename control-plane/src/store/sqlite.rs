@@ -4,11 +4,14 @@
 //! keeps every mutation's `BEGIN IMMEDIATE` transaction free of `SQLITE_BUSY` inside the
 //! process. A second connection, on its own thread, checkpoints the WAL once a second, so
 //! no request's commit pays for a checkpoint. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
-//! Queries are in [`reads`], mutations in [`writes`]; this file owns the connection and the
-//! transaction boundary of each mutation.
+//! Queries are in [`reads`], mutations in [`writes`] (providers: `provider_rows` and
+//! `providers`); this file owns the connection and the transaction boundary of each
+//! mutation.
 
 mod cursor;
 mod migrate;
+mod provider_rows;
+mod providers;
 mod reads;
 mod rows;
 mod writes;
@@ -21,8 +24,9 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::{
-    Actor, AuditEvent, Change, Digest, KeyPatch, KeyRecord, ListQuery, NewKey, OrgScope, Page,
-    Rotation, Secret, Store, StoreError, UnixSecs,
+    Actor, AuditEvent, Change, Digest, JwksFailure, JwksFetched, JwksSaved, JwksStatus, KeyPatch,
+    KeyRecord, ListQuery, NewKey, OrgScope, Page, Provider, ProviderChange, ProviderPatch,
+    ProviderRecord, ProviderState, Rotation, Secret, Store, StoreError, UnixSecs,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -188,6 +192,76 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(KeyRecord, Secret)>, StoreError> {
         reads::snapshot_page(&*self.lock()?, after, limit)
+    }
+
+    fn create_provider(
+        &self,
+        id: &str,
+        provider: &Provider,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError> {
+        self.write(|conn| providers::create_provider(conn, id, provider, actor, now))
+    }
+
+    fn get_provider(&self, id: &str) -> Result<ProviderRecord, StoreError> {
+        provider_rows::live(&*self.lock()?, id).map(|row| row.record)
+    }
+
+    fn list_providers(&self) -> Result<Vec<ProviderRecord>, StoreError> {
+        let rows = provider_rows::all_live(&*self.lock()?)?;
+        Ok(rows.into_iter().map(|row| row.record).collect())
+    }
+
+    fn update_provider(
+        &self,
+        id: &str,
+        patch: &ProviderPatch,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError> {
+        self.write(|conn| providers::update_provider(conn, id, patch, actor, now))
+    }
+
+    fn delete_provider(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<ProviderRecord, StoreError> {
+        self.write(|conn| providers::delete_provider(conn, id, actor, now))
+    }
+
+    fn jwks_status(&self, id: &str) -> Result<JwksStatus, StoreError> {
+        provider_rows::live(&*self.lock()?, id).map(|row| row.status)
+    }
+
+    fn save_jwks(
+        &self,
+        id: &str,
+        fetched: &JwksFetched,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<JwksSaved, StoreError> {
+        self.write(|conn| providers::save_jwks(conn, id, fetched, actor, now))
+    }
+
+    fn record_jwks_failure(
+        &self,
+        id: &str,
+        failure: &JwksFailure,
+        now: UnixSecs,
+    ) -> Result<bool, StoreError> {
+        self.write(|conn| providers::record_jwks_failure(conn, id, failure, now))
+    }
+
+    fn providers_changed_since(&self, since: u64) -> Result<Vec<ProviderChange>, StoreError> {
+        provider_rows::changed_since(&*self.lock()?, since)
+    }
+
+    fn provider_snapshot(&self) -> Result<Vec<ProviderState>, StoreError> {
+        let rows = provider_rows::all_live(&*self.lock()?)?;
+        Ok(rows.into_iter().map(|row| row.into_state()).collect())
     }
 }
 

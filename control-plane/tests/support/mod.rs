@@ -1,8 +1,11 @@
 //! Test harness: the real server (`run`) on `127.0.0.1:0` with a temporary SQLite file, a
-//! manual clock, and a small JSON client.
+//! manual clock, and a small JSON client; [`idp`] is a fake OIDC issuer.
+
+pub mod idp;
 
 use portcullis_control_plane::api::admin_auth::AdminToken;
 use portcullis_control_plane::api::sync_auth::SyncToken;
+use portcullis_control_plane::jwks::FetchSettings;
 use portcullis_control_plane::store::sqlite::SqliteStore;
 use portcullis_control_plane::{ServeConfig, run, sync};
 use reqwest::{Method, StatusCode};
@@ -40,17 +43,25 @@ impl Server {
     /// Starts a server with an empty database whose sync pages hold at most `page_size`
     /// entries.
     pub async fn start_with_sync_pages_of(page_size: u32) -> Server {
+        Self::start_with(|config| config.sync_page_size = page_size).await
+    }
+
+    /// Starts a server with an empty database and the configuration `tweak` leaves.
+    pub async fn start_with(tweak: impl FnOnce(&mut ServeConfig)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("portcullis.db")).unwrap();
         let now = Arc::new(AtomicI64::new(START));
         let clock_now = Arc::clone(&now);
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             store: Arc::new(store),
             admin_token: AdminToken::new(ADMIN).unwrap(),
             sync_token: SyncToken::new(SYNC).unwrap(),
-            sync_page_size: page_size,
+            sync_page_size: sync::PAGE_SIZE,
             clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+            providers_file: None,
+            jwks: FetchSettings::default(),
         };
+        tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -12,10 +12,16 @@ use crate::store::StoreError;
 
 /// Every migration in order; entry `n` brings the schema to version `n + 1`.
 /// A merged migration is never edited: append a new file instead.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        "0002_providers",
+        include_str!("../../../migrations/sqlite/0002_providers.sql"),
+    ),
+];
 
 /// Applies every migration the file has not seen yet; a no-op on an up-to-date file.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
