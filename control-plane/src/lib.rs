@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod keys;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod store;
 pub mod sync;
