@@ -1,26 +1,14 @@
 //! Test harness for `portcullis ratelimit`: a real `redis-server` child on a free loopback
-//! port (persistence off, killed on drop, its log printed when a test fails), and the real
-//! service behind `run` on `127.0.0.1:0` with a manual clock and a tonic client.
+//! port (persistence off, killed on drop, its log printed when a test fails), and requests
+//! built as Envoy's ratelimit filter sends them.
 
 use envoy_types::pb::envoy::extensions::common::ratelimit::v3::RateLimitDescriptor;
 use envoy_types::pb::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
-use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_client::RateLimitServiceClient;
-use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
-use portcullis_control_plane::ratelimit::{
-    Counter, FailureMode, Listeners, Service, ServiceOptions, run, yaml,
-};
+use envoy_types::pb::envoy::service::ratelimit::v3::RateLimitRequest;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
-
-/// The clock's start: ten seconds into a minute, hour and day, so no window ends mid-test
-/// unless the test moves the clock.
-pub const START: i64 = 1_800_000_000 + 10;
 
 /// A `redis-server` child process.
 pub struct Redis {
@@ -126,99 +114,6 @@ impl Drop for Redis {
         if std::thread::panicking() {
             let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
             eprintln!("--- redis-server log (port {}) ---\n{log}", self.port);
-        }
-    }
-}
-
-/// A running rate-limit service.
-pub struct Rls {
-    /// The service itself, to swap configurations and read counters.
-    pub service: Service,
-    /// A client of its gRPC listener.
-    pub client: RateLimitServiceClient<Channel>,
-    /// `http://127.0.0.1:<port>` of its metrics and health listener.
-    pub http_base: String,
-    now: Arc<AtomicI64>,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Rls {
-    /// Serves `yaml_text` counting in `redis`, answering by `failure_mode` when it fails.
-    pub async fn start(redis: &Redis, yaml_text: &str, failure_mode: FailureMode) -> Rls {
-        let config = yaml::parse("test.yaml", yaml_text).unwrap();
-        // Generous: a loaded machine must not turn a slow answer into a failure.
-        let counter = Counter::new(&redis.url(), Duration::from_secs(2)).unwrap();
-        let now = Arc::new(AtomicI64::new(START));
-        let clock_now = Arc::clone(&now);
-        let options = ServiceOptions {
-            failure_mode,
-            ..ServiceOptions::default()
-        };
-        let clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
-        let service = Service::new(&config, counter, options, clock);
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc_address = grpc.local_addr().unwrap();
-        let http_base = format!("http://{}", http.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let listeners = Listeners {
-            grpc,
-            http: Some(http),
-        };
-        tokio::spawn(run(service.clone(), listeners, async {
-            let _ = stopped.await;
-        }));
-        let client = RateLimitServiceClient::connect(format!("http://{grpc_address}"))
-            .await
-            .unwrap();
-        Rls {
-            service,
-            client,
-            http_base,
-            now,
-            stop: Some(stop),
-        }
-    }
-
-    /// Moves the service's clock forward.
-    pub fn advance(&self, secs: i64) {
-        self.now.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    /// Asks `ShouldRateLimit` for `descriptors` in `domain`.
-    pub async fn ask(
-        &mut self,
-        domain: &str,
-        descriptors: &[&[(&str, &str)]],
-    ) -> Result<RateLimitResponse, tonic::Status> {
-        self.ask_request(request(domain, descriptors)).await
-    }
-
-    /// Sends a prepared request.
-    pub async fn ask_request(
-        &mut self,
-        request: RateLimitRequest,
-    ) -> Result<RateLimitResponse, tonic::Status> {
-        self.client
-            .should_rate_limit(request)
-            .await
-            .map(tonic::Response::into_inner)
-    }
-
-    /// `GET path` on the HTTP listener: status and body.
-    pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = reqwest::get(format!("{}{path}", self.http_base))
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.text().await.unwrap())
-    }
-}
-
-impl Drop for Rls {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
         }
     }
 }
