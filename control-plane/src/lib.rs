@@ -2,7 +2,8 @@
 //! digests to every Envoy filter's syncer (`GET /v1/sync`).
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
-//! the integration tests both call it, so tests exercise the real server.
+//! the integration tests both call it, so tests exercise the real server. The same binary
+//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`).
 
 pub mod api;
 pub mod cli;

@@ -56,8 +56,13 @@ pub fn select<'m>(
             if !matcher.has_domain(domain) {
                 return None;
             }
-            match &descriptor.limit {
-                Some(limit) => override_rule(domain, limit, metrics).map(Cow::Owned),
+            // An override with a unit no version defines is ignored, not obeyed.
+            let overridden = descriptor
+                .limit
+                .as_ref()
+                .and_then(|limit| override_rule(domain, limit, metrics));
+            match overridden {
+                Some(rule) => Some(Cow::Owned(rule)),
                 None => matcher.find(domain, &descriptor.entries).map(Cow::Borrowed),
             }
         })

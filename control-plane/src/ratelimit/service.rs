@@ -22,6 +22,7 @@ use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::{Code, 
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitService;
 use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tonic::{Request, Response, Status};
 
 /// How to answer when Redis cannot count.
@@ -72,6 +73,9 @@ struct Inner {
     options: ServiceOptions,
     metrics: Arc<Metrics>,
     clock: Clock,
+    /// Whether the last round trip failed: failures are logged when Redis goes away and
+    /// when it is back, not once per request.
+    redis_down: AtomicBool,
 }
 
 impl std::fmt::Debug for Service {
@@ -99,6 +103,7 @@ impl Service {
                 options,
                 metrics,
                 clock,
+                redis_down: AtomicBool::new(false),
             }),
         }
     }
@@ -160,10 +165,20 @@ impl Service {
             }
         }
         let (statuses, counted) = match self.inner.counter.increment(&increments).await {
-            Ok(counts) => (judge_all(&selected, &increments, &counts, now), true),
+            Ok(counts) => {
+                if self.inner.redis_down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("redis answers again: counting resumed");
+                }
+                (judge_all(&selected, &increments, &counts, now), true)
+            }
             Err(err) => {
                 metrics.count_redis_error();
-                tracing::warn!(%err, mode = ?self.inner.options.failure_mode, "cannot count hits");
+                let mode = self.inner.options.failure_mode;
+                if self.inner.redis_down.swap(true, Ordering::Relaxed) {
+                    tracing::debug!(%err, ?mode, "cannot count hits");
+                } else {
+                    tracing::warn!(%err, ?mode, "cannot count hits: answering by the failure mode");
+                }
                 match self.inner.options.failure_mode {
                     FailureMode::Error => {
                         metrics.count_answer(Answer::Unavailable);

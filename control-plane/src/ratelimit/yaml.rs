@@ -48,7 +48,7 @@ pub struct DescriptorConfig {
     /// The entry value; absent matches any value.
     pub value: Option<String>,
     /// The limit at this node.
-    pub rate_limit: Option<RateLimitFieldsConfig>,
+    pub rate_limit: Option<LimitConfig>,
     /// Count, report, always answer OK.
     #[serde(default)]
     pub shadow_mode: bool,
@@ -74,7 +74,7 @@ pub struct DescriptorConfig {
 /// A `rate_limit` block, as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RateLimitFieldsConfig {
+pub struct LimitConfig {
     /// `second`, `minute`, `hour`, `day`, `week`, `month` or `year`.
     pub unit: Option<String>,
     /// Hits per unit; required unless `unlimited`.
@@ -273,7 +273,7 @@ fn convert_level(
         .collect()
 }
 
-fn convert_limit(fields: RateLimitFieldsConfig) -> Result<RateLimit, String> {
+fn convert_limit(fields: LimitConfig) -> Result<RateLimit, String> {
     let quota = if fields.unlimited {
         // As the reference: a unit next to `unlimited` is a contradiction worth reporting.
         if let Some(unit) = fields.unit {

@@ -134,6 +134,19 @@ fn a_limit_override_from_envoy_beats_the_configuration() {
 }
 
 #[test]
+fn an_override_with_an_unknown_unit_is_ignored_for_the_configuration() {
+    let metrics = Metrics::default();
+    let m = matcher(&metrics);
+    let mut overridden = descriptor(&[("user", "alice")]);
+    overridden.limit = Some(RateLimitOverride {
+        requests_per_unit: 42,
+        unit: 0,
+    });
+    let selected = select(&m, &metrics, &request("rl", vec![overridden]));
+    assert_eq!(paths(&selected), ["rl.user"]);
+}
+
+#[test]
 fn hits_come_from_the_descriptor_then_the_request_then_one() {
     let mut req = request("rl", vec![descriptor(&[("user", "a")])]);
     assert_eq!(hits_addend(&req, &req.descriptors[0]), 1);
