@@ -285,7 +285,7 @@ fn convert_limit(fields: LimitConfig) -> Result<RateLimit, String> {
     } else {
         let unit: Unit = fields
             .unit
-            .ok_or("rate_limit has no unit: expected second, minute, hour or day")?
+            .ok_or("rate_limit has no unit: expected one of second, minute, hour, day, week, month, year")?
             .parse()
             .map_err(|e: UnknownUnit| e.to_string())?;
         let requests_per_unit = fields.requests_per_unit.ok_or(

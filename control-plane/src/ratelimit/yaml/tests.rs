@@ -187,7 +187,7 @@ fn a_missing_count_or_unit_is_refused() {
         error("domain: rl\ndescriptors:\n  - key: tier\n    rate_limit: {requests_per_unit: 5}\n");
     assert_eq!(
         message,
-        "rl.yaml: rl.tier: rate_limit has no unit: expected second, minute, hour or day"
+        "rl.yaml: rl.tier: rate_limit has no unit: expected one of second, minute, hour, day, week, month, year"
     );
 }
 
