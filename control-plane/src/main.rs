@@ -1,4 +1,5 @@
-//! `portcullis`: the control-plane server (`serve`) and the operator's CLI (`keys`).
+//! `portcullis`: the control-plane server (`serve`), the operator's CLI (`keys`) and the
+//! rate-limit service (`ratelimit`).
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -6,7 +7,7 @@ use portcullis_control_plane::api::admin_auth::AdminToken;
 use portcullis_control_plane::api::sync_auth::SyncToken;
 use portcullis_control_plane::jwks::FetchSettings;
 use portcullis_control_plane::store::sqlite::SqliteStore;
-use portcullis_control_plane::{ServeConfig, cli, run, shutdown, sync, system_clock};
+use portcullis_control_plane::{ServeConfig, cli, ratelimit, run, shutdown, sync, system_clock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Manage API keys on a running control-plane.
     Keys(cli::KeysArgs),
+    /// Run the rate-limit service Envoy's ratelimit filter calls (gRPC, counters in Redis).
+    Ratelimit(ratelimit::command::RatelimitArgs),
 }
 
 /// The environment variable holding the token the sidecars' syncers present.
@@ -51,6 +54,16 @@ async fn main() -> ExitCode {
         Command::Serve(args) => {
             init_logging();
             match serve(args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Ratelimit(args) => {
+            init_logging();
+            match ratelimit::command::start(args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("error: {err:#}");
