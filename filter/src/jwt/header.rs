@@ -7,8 +7,8 @@
 //! `x5u`, `x5c`, `x5t` (RFC 8725 §3.10): keys come only from the provider's configuration.
 
 use super::algorithm::Algorithm;
-use super::clip;
 use super::json::type_name;
+use super::{clip, quoted};
 use serde_json::{Map, Value};
 
 /// The header members the verifier acts on.
@@ -61,7 +61,7 @@ pub enum HeaderError {
         actual: &'static str,
     },
     /// The provider requires a `typ` the token does not declare.
-    #[error("jwt header typ is {actual:?}, expected {expected:?}")]
+    #[error("jwt header typ is {}, expected {expected:?}", quoted(.actual))]
     Type {
         /// The provider's `typ`.
         expected: String,
