@@ -10,6 +10,30 @@
 //! change, and in the control-plane to validate a fetch); [`Providers::install_jwks`]
 //! swaps a provider's synced keys; [`Providers::verify`] turns a token into a
 //! [`JwtIdentity`] or a [`JwtRejection`], whose [`JwtRejection::code`] is the reply code.
+//! A worker keeps a [`TokenCache`] in front of it:
+//!
+//! ```
+//! use portcullis::jwt::{JwtIdentity, JwtRejection, Providers, TokenCache, TokenKey};
+//!
+//! fn authenticate(
+//!     providers: &Providers,
+//!     cache: &mut TokenCache<JwtIdentity>,
+//!     token: &str,
+//!     now: i64,
+//! ) -> Result<JwtIdentity, JwtRejection> {
+//!     let key = TokenKey::of(token);
+//!     if let Some(identity) = cache.get(&key, now, providers.generation()) {
+//!         return Ok(identity.clone());
+//!     }
+//!     let identity = providers.verify(token, now)?;
+//!     let exp = identity.expires_at;
+//!     cache.insert(key, identity.clone(), exp, now, providers.generation());
+//!     Ok(identity)
+//! }
+//!
+//! let rejected = authenticate(&Providers::default(), &mut TokenCache::default(), "a.b.c", 0);
+//! assert!(rejected.is_err());
+//! ```
 
 pub mod algorithm;
 pub mod base64url;
@@ -25,6 +49,7 @@ pub mod mapping;
 pub mod provider;
 pub mod rejection;
 pub mod token;
+pub mod token_cache;
 pub mod verifier;
 
 #[cfg(test)]
@@ -34,6 +59,7 @@ pub use identity::JwtIdentity;
 pub use jwk::{Jwks, JwksError};
 pub use provider::ProviderConfig;
 pub use rejection::JwtRejection;
+pub use token_cache::{TokenCache, TokenKey};
 pub use verifier::Providers;
 
 /// The longest untrusted value (an `alg`, a claim) quoted in a message.
