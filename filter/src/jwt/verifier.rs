@@ -7,6 +7,7 @@
 //! only then the claims and the identity. Nothing from the payload is trusted before the
 //! signature verifies.
 
+use super::clip;
 use super::header;
 use super::identity::JwtIdentity;
 use super::jwk::Jwks;
@@ -172,7 +173,7 @@ impl Providers {
                 Unselectable::NoKey => JwtRejection::NoKey {
                     provider: provider.name.clone(),
                     alg,
-                    kid: kid.as_deref().map(super::clip),
+                    kid: kid.as_deref().map(clip),
                 },
             })?;
         let message = compact.signing_input.as_bytes();
@@ -183,7 +184,7 @@ impl Providers {
             return Err(JwtRejection::BadSignature {
                 provider: provider.name.clone(),
                 alg,
-                kid: kid.as_deref().map(super::clip),
+                kid: kid.as_deref().map(clip),
                 tried: keys.len(),
             });
         }
@@ -204,7 +205,7 @@ impl Providers {
                     .iter()
                     .map(|p| p.rules.issuer.clone())
                     .collect(),
-                actual: iss.map(super::clip),
+                actual: iss.map(clip),
             })
     }
 }

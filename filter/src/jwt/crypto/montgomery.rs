@@ -19,8 +19,9 @@
 const LIMB_BITS: u32 = 28;
 /// The low `LIMB_BITS` bits.
 const MASK: u64 = (1 << LIMB_BITS) - 1;
-/// The largest modulus accepted, in bits: each column sum adds at most `L` products in
-/// one `u64`, so `L` must stay below 2^(64 − 56) = 256.
+/// The largest modulus accepted, in bits, which covers every mainstream issuer. Each
+/// column sum adds at most `L` products below 2^56 in one `u64`, so the arithmetic itself
+/// would allow `L` up to 255 limbs (7138 bits); larger keys would only cost more per token.
 pub const MAX_BITS: usize = 4096;
 
 /// An odd modulus above 1 with what Montgomery multiplication needs, computed once.
