@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod decision;
 pub mod host;
 pub mod identity;
+pub mod jwt;
 pub mod metrics;
 pub mod policy;
 pub mod reply;
