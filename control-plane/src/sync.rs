@@ -25,10 +25,16 @@
 //!   anything else is [`SyncError::InvalidCursor`] (400). The syncer then drops that
 //!   snapshot and asks again from the revision it has applied.
 //!
+//! JWT providers ride along: a snapshot's first page lists every live provider (its
+//! `reset` replaces the sidecar's set), a delta the providers changed after `since` up to
+//! its revision (a deletion as an entry without config). Provider changes bump the
+//! revision without change-log rows, so a delta may carry providers and no keys.
+//!
 //! Nothing is ever deleted from a sidecar except by a snapshot: a revoked key is sent with
 //! `status: revoked`, a rotated-out secret with `expires_at` at the end of its grace.
 
 pub mod cursor;
+pub mod providers;
 pub mod revision_feed;
 pub mod sidecars;
 
@@ -92,6 +98,7 @@ impl SyncRequest {
             && self.cursor.is_none()
             && page.cursor.is_none()
             && page.entries.is_empty()
+            && page.providers.is_empty()
             && Some(page.revision) == self.since
     }
 
@@ -168,6 +175,15 @@ fn snapshot(
         }
         .encode()
     });
+    let providers = if after.is_none() {
+        store
+            .provider_snapshot()?
+            .iter()
+            .map(providers::entry)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(SyncPage {
         revision,
         reset: after.is_none(),
@@ -176,6 +192,7 @@ fn snapshot(
             .map(|(key, secret)| entry(key, secret))
             .collect(),
         cursor,
+        providers,
     })
 }
 
@@ -214,11 +231,19 @@ fn delta(
             ),
         }
     }
+    // Changes committed after the page's revision come again in the next delta.
+    let providers = store
+        .providers_changed_since(since)?
+        .iter()
+        .map(providers::change_entry)
+        .filter(|entry| entry.revision <= revision)
+        .collect();
     Ok(SyncPage {
         revision,
         reset: false,
         entries,
         cursor: None,
+        providers,
     })
 }
 

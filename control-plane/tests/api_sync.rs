@@ -167,7 +167,8 @@ async fn a_long_poll_without_a_change_answers_no_change_after_its_wait() {
             revision: 1,
             reset: false,
             entries: vec![],
-            cursor: None
+            cursor: None,
+            providers: vec![],
         }
     );
 }
@@ -399,7 +400,8 @@ async fn an_empty_store_answers_a_new_sidecar_with_an_empty_reset_without_holdin
             revision: 0,
             reset: true,
             entries: vec![],
-            cursor: None
+            cursor: None,
+            providers: vec![],
         }
     );
 }

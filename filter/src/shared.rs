@@ -10,7 +10,7 @@
 //! while the number of entries stays bounded.
 //!
 //! `portcullis/synced` holds the revision of the last complete sync, absent until the first
-//! snapshot is applied. Only the syncer writes.
+//! snapshot is applied; `portcullis/providers` the JWT providers. Only the syncer writes.
 
 pub mod bucket;
 
@@ -23,6 +23,9 @@ pub const BUCKET_PREFIX: &str = "portcullis/b/";
 pub const BUCKETS: u32 = 1 << 16;
 /// The revision of the last complete sync; absent before the first.
 pub const SYNCED: &str = "portcullis/synced";
+/// The JWT providers synced from the control-plane: a JSON object from provider id to its
+/// `ProviderConfig` (key set inline). Workers rebuild their verifier when it changes.
+pub const PROVIDERS: &str = "portcullis/providers";
 
 /// A SHA-256 digest of a secret.
 pub type Digest = [u8; 32];

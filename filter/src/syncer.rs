@@ -27,8 +27,9 @@ pub mod config;
 mod outcome;
 
 use crate::host::Host;
+use crate::jwt::provider::ProviderConfig;
 use crate::shared::{self, BUCKETS, Bucket, Digest, Record};
-use crate::wire::{KeyEntry, KeyStatus, SYNC_PATH, SyncPage};
+use crate::wire::{KeyEntry, KeyStatus, ProviderEntry, SYNC_PATH, SyncPage};
 use backoff::Backoff;
 use config::ControlPlane;
 pub use outcome::{Applied, Failure, Next, Outcome, Severity, Stage};
@@ -201,6 +202,7 @@ impl Syncer {
         let (changes, mut skipped) = self.changes(host.now(), generation, &page.entries);
         let entries = changes.values().map(Vec::len).sum();
         self.write(host, changes, &mut skipped)?;
+        write_providers(host, page.reset, &page.providers)?;
         self.generation = generation;
         if page.reset {
             self.snapshot = Some(Snapshot {
@@ -337,6 +339,37 @@ impl Syncer {
         self.applied = Some(revision);
         Ok(())
     }
+}
+
+/// Applies a page's providers to `portcullis/providers`: a reset page's list replaces the
+/// set, a delta's entries replace or delete one provider each.
+fn write_providers(
+    host: &impl Host,
+    reset: bool,
+    entries: &[ProviderEntry],
+) -> Result<(), Failure> {
+    if !reset && entries.is_empty() {
+        return Ok(());
+    }
+    let mut providers: BTreeMap<String, ProviderConfig> = if reset {
+        BTreeMap::new()
+    } else {
+        // Only this syncer writes it; an unreadable value is replaced by the delta's view,
+        // and the next snapshot restores the rest.
+        host.shared(shared::PROVIDERS)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    };
+    for entry in entries {
+        match &entry.config {
+            Some(config) => providers.insert(entry.id.clone(), config.clone()),
+            None => providers.remove(&entry.id),
+        };
+    }
+    let bytes = serde_json::to_vec(&providers)
+        .map_err(|e| Failure::Protocol(format!("providers cannot be stored: {e}")))?;
+    host.set_shared(shared::PROVIDERS, &bytes)
+        .map_err(Failure::Host)
 }
 
 /// Applies `edit` (which returns how many records it dropped) to bucket `index`, writing

@@ -12,10 +12,15 @@
 //!   most a bounded number per page (`cursor: None`; ask again with the new `revision`);
 //! - no change within `wait` seconds: an empty page with `revision == since`.
 //!
+//! Providers (JWT issuers with their settings and key sets) travel beside the keys: a
+//! snapshot's first page lists every provider (`reset: true` replaces the sidecar's set),
+//! a delta the providers changed after `since`, each as its current state or a deletion.
+//!
 //! An entry is the secret's current state, so applying one twice, or out of order within a
 //! page, is harmless. A snapshot page may already contain changes after its `revision`;
 //! the deltas that follow re-send them.
 
+use crate::jwt::provider::ProviderConfig;
 use serde::{Deserialize, Serialize};
 
 /// The path of the sync endpoint.
@@ -26,7 +31,7 @@ pub const SIDECAR_HEADER: &str = "x-portcullis-sidecar";
 pub const MAX_WAIT_SECS: u64 = 60;
 
 /// One reply of the sync endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPage {
     /// The revision the sidecar is at once it has applied this page (and, for a snapshot,
@@ -39,6 +44,23 @@ pub struct SyncPage {
     pub entries: Vec<KeyEntry>,
     /// More snapshot pages follow: ask again with `since=revision&cursor=<this>`.
     pub cursor: Option<String>,
+    /// JWT providers: all of them on a reset page, those changed after `since` on a
+    /// delta, none on other snapshot pages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderEntry>,
+}
+
+/// One JWT provider's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderEntry {
+    /// The provider's id in the control-plane (its name in the filter).
+    pub id: String,
+    /// The revision of its last change.
+    pub revision: u64,
+    /// Its settings with its last good key set inline (`jwks`; absent until the first
+    /// fetch succeeds); `None` when it was deleted.
+    pub config: Option<ProviderConfig>,
 }
 
 /// The state of one API-key secret, as the filter needs it to decide a request.
@@ -100,6 +122,7 @@ mod tests {
                 status: KeyStatus::Revoked,
             }],
             cursor: Some("c1".into()),
+            providers: vec![],
         };
         let json = serde_json::to_string(&page).unwrap();
         assert!(json.contains(r#""status":"revoked""#));

@@ -13,7 +13,7 @@ use super::jwk::Jwks;
 use super::keys::ProviderKeys;
 use super::mapping::{ClaimMapping, Profile};
 use crate::config::ConfigError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 pub const TOKEN_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=64 * 1024;
 
 /// One provider as configured (JSON).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     /// A unique name: `[A-Za-z0-9_.-]+`, used in logs and to address its synced key set.
@@ -75,7 +75,7 @@ pub struct ProviderConfig {
 }
 
 /// The claim shapes a provider reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProfileConfig {
     /// Clerk and OAuth claims.

@@ -52,6 +52,7 @@ fn page(revision: u64, reset: bool, entries: Vec<KeyEntry>, cursor: Option<&str>
         reset,
         entries,
         cursor: cursor.map(str::to_owned),
+        providers: vec![],
     };
     serde_json::to_vec(&page).unwrap()
 }
@@ -423,4 +424,5 @@ fn the_sidecar_name_is_a_safe_header_value() {
     assert_eq!(sidecar_name(""), "unknown");
 }
 
+mod providers;
 mod retention;
