@@ -9,6 +9,7 @@ use crate::identity::{Identity, Method};
 use crate::policy::Policy;
 use crate::static_token::{self, StaticTokens, TokenDigest};
 use crate::trusted_networks::{DEFAULT_TRUSTED_NETWORKS, TrustedNetworks};
+pub use jwt::JwtSettings;
 use routes::{RouteConfig, route};
 use serde::Deserialize;
 
@@ -18,7 +19,7 @@ pub const MIN_TOKEN_LEN: usize = 50;
 pub const API_KEY_PREFIX: &str = "sk_";
 
 /// A validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Enforce credentials, or zero-auth for local development.
     pub mode: Mode,
@@ -30,6 +31,10 @@ pub struct Config {
     pub tokens: StaticTokens,
     /// Whether `sk_…` credentials are checked against the API keys the syncer publishes.
     pub api_keys: bool,
+    /// JWT verification, when enabled.
+    pub jwt: Option<JwtSettings>,
+    /// The path the filter answers itself with the caller's identity, if any.
+    pub whoami_path: Option<String>,
     /// The route rules.
     pub policy: Policy,
 }
@@ -81,6 +86,9 @@ struct PluginConfig {
     static_tokens: Vec<StaticTokenConfig>,
     #[serde(default)]
     api_keys: ApiKeysConfig,
+    #[serde(default)]
+    jwt: jwt::JwtConfig,
+    whoami_path: Option<String>,
     #[serde(default)]
     routes: Vec<RouteConfig>,
 }
@@ -179,6 +187,17 @@ pub fn parse(
         );
     }
     let tokens = static_tokens(&input.static_tokens, &env, &mut problems);
+    let jwt = jwt::jwt(&input.jwt, &env, &mut problems.0);
+    if let Some(path) = &input.whoami_path
+        && (!path.starts_with('/')
+            || !path.bytes().all(|b| b.is_ascii_graphic())
+            || path.contains('?'))
+    {
+        problems.add(
+            "whoami_path",
+            format!("expected an absolute path without a query, such as /.well-known/portcullis/whoami, got {path:?}"),
+        );
+    }
     let routes = input
         .routes
         .iter()
@@ -194,6 +213,8 @@ pub fn parse(
         hide_credentials: input.hide_credentials,
         tokens,
         api_keys: input.api_keys.enabled,
+        jwt,
+        whoami_path: input.whoami_path,
         policy: Policy::new(routes),
     })
 }
@@ -348,6 +369,7 @@ fn label(value: &str, path: &str, problems: &mut Problems) {
     }
 }
 
+mod jwt;
 mod routes;
 #[cfg(test)]
 mod tests;

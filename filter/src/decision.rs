@@ -9,6 +9,8 @@ use crate::config::{Config, Mode};
 use crate::credentials::{self, ExtractError, Sources};
 use crate::host::Host;
 use crate::identity::Identity;
+use crate::jwt::jwks_cache::JwksCache;
+use crate::jwt::rejection::JwtRejection;
 use crate::policy::{Access, Unmet};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -88,6 +90,9 @@ pub enum Denial {
     /// The API key does not authenticate.
     #[error(transparent)]
     ApiKey(#[from] KeyRejection),
+    /// The JWT does not authenticate.
+    #[error(transparent)]
+    Jwt(#[from] JwtRejection),
     /// The identity does not meet the route's requirement.
     #[error(transparent)]
     Unmet(#[from] Unmet),
@@ -105,6 +110,7 @@ impl Denial {
             Denial::ApiKey(KeyRejection::Expired { .. }) => Code::ExpiredCredentials,
             Denial::ApiKey(KeyRejection::NotReady) => Code::NotReady,
             Denial::ApiKey(_) => Code::InvalidCredentials,
+            Denial::Jwt(rejection) => rejection.code(),
             Denial::Unmet(Unmet::Scopes { .. }) => Code::InsufficientScope,
             Denial::Unmet(Unmet::Role { .. }) => Code::Forbidden,
         }
@@ -126,6 +132,11 @@ pub enum Decision<'c> {
         /// Credential headers to remove before the upstream (`hide_credentials`).
         hide: Sources,
     },
+    /// The whoami path: answered by the filter with the caller's identity.
+    Whoami {
+        /// Who the caller is.
+        identity: Cow<'c, Identity>,
+    },
     /// Answered by the filter.
     Denied(Denial),
 }
@@ -138,6 +149,7 @@ impl Decision<'_> {
             Decision::Public => "public",
             Decision::Anonymous => "anonymous",
             Decision::Allowed { .. } => "allowed",
+            Decision::Whoami { .. } => "whoami",
             Decision::Denied(denial) => denial.code().as_str(),
         }
     }
@@ -176,17 +188,30 @@ impl<'h> Request<'h> {
     }
 }
 
-/// Decides `request` under `config`; `host` gives API-key records and the time.
-pub fn decide<'c>(config: &'c Config, request: &Request<'_>, host: &impl Host) -> Decision<'c> {
+/// Decides `request` under `config`; `host` gives API-key records and the time, `jwt` the
+/// worker's JWT verifier when JWTs are enabled.
+pub fn decide<'c>(
+    config: &'c Config,
+    request: &Request<'_>,
+    host: &impl Host,
+    jwt: Option<&mut JwksCache>,
+) -> Decision<'c> {
+    let path = request.path.split('?').next().unwrap_or_default();
+    let whoami = config.whoami_path.as_deref() == Some(path);
     let route = config.policy.route_for(request.method, request.path);
-    if route.access == Access::Public {
+    if route.access == Access::Public && !whoami {
         return Decision::Public;
     }
     if let Mode::ZeroAuth { trusted, identity } = &config.mode {
         if trusted.contains(request.peer) {
-            return Decision::Allowed {
-                identity: Cow::Borrowed(&**identity),
-                hide: Sources::default(),
+            let identity = Cow::Borrowed(&**identity);
+            return if whoami {
+                Decision::Whoami { identity }
+            } else {
+                Decision::Allowed {
+                    identity,
+                    hide: Sources::default(),
+                }
             };
         }
         let peer = request
@@ -196,21 +221,30 @@ pub fn decide<'c>(config: &'c Config, request: &Request<'_>, host: &impl Host) -
     }
     let credential = match credentials::extract(request.headers) {
         Ok(Some(credential)) => credential,
-        Ok(None) if route.access == Access::Optional => return Decision::Anonymous,
+        Ok(None) if route.access == Access::Optional && !whoami => return Decision::Anonymous,
         Ok(None) => return Decision::Denied(Denial::MissingCredentials),
         Err(malformed) => return Decision::Denied(malformed.into()),
     };
-    let identity = if config.api_keys && credential.token.starts_with(api_key::PREFIX) {
-        match api_key::verify(credential.token, host) {
+    let token = credential.token;
+    let identity = if config.api_keys && token.starts_with(api_key::PREFIX) {
+        match api_key::verify(token, host) {
             Ok(identity) => Cow::Owned(identity),
             Err(rejection) => return Decision::Denied(rejection.into()),
         }
+    } else if let Some(jwt) = jwt.filter(|_| credential.sources.authorization && is_jwt(token)) {
+        match jwt.verify(token, host) {
+            Ok(verified) => Cow::Owned(Identity::jwt(verified)),
+            Err(rejection) => return Decision::Denied(rejection.into()),
+        }
     } else {
-        match config.tokens.verify(credential.token) {
+        match config.tokens.verify(token) {
             Some(identity) => Cow::Borrowed(identity),
             None => return Decision::Denied(Denial::InvalidCredentials),
         }
     };
+    if whoami {
+        return Decision::Whoami { identity };
+    }
     if let Err(unmet) = route.requirement.check(&identity) {
         return Decision::Denied(unmet.into());
     }
@@ -222,5 +256,13 @@ pub fn decide<'c>(config: &'c Config, request: &Request<'_>, host: &impl Host) -
     Decision::Allowed { identity, hide }
 }
 
+/// Whether a Bearer value has a JWT's shape: three dot-separated segments (a static token
+/// never holds two dots and an API key none).
+fn is_jwt(token: &str) -> bool {
+    token.bytes().filter(|&b| b == b'.').count() == 2
+}
+
+#[cfg(test)]
+mod jwt_tests;
 #[cfg(test)]
 mod tests;

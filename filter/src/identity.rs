@@ -3,6 +3,8 @@
 //! Invariant: the upstream only ever sees `x-auth-*` headers this filter set. Every
 //! client-supplied one is removed first, on every path (public routes and zero-auth too).
 
+use crate::jwt::identity::JwtIdentity;
+
 /// Prefix of every identity header; client copies of any header with it are stripped.
 pub const HEADER_PREFIX: &str = "x-auth-";
 /// How the request authenticated (`static_token`, `zero_auth`).
@@ -19,6 +21,10 @@ pub const KEY_ID_HEADER: &str = "x-auth-key-id";
 pub const ORG_HEADER: &str = "x-auth-org";
 /// The rate-limit tier of the credential.
 pub const TIER_HEADER: &str = "x-auth-tier";
+/// The JWT's role in its org (`org:<role>`).
+pub const ORG_ROLE_HEADER: &str = "x-auth-org-role";
+/// The JWT's issuer.
+pub const ISSUER_HEADER: &str = "x-auth-issuer";
 
 /// The subject and role zero-auth mode grants.
 pub const ZERO_AUTH_SUBJECT: &str = "local_admin";
@@ -34,6 +40,8 @@ pub enum Method {
     ZeroAuth,
     /// An API key managed by the control-plane.
     ApiKey,
+    /// A JWT from a configured or synced provider.
+    Jwt,
 }
 
 impl Method {
@@ -43,6 +51,7 @@ impl Method {
             Method::StaticToken => "static_token",
             Method::ZeroAuth => "zero_auth",
             Method::ApiKey => "api_key",
+            Method::Jwt => "jwt",
         }
     }
 }
@@ -61,9 +70,24 @@ pub struct Identity {
     pub scopes: Vec<String>,
     /// The API key's id, org and tier, for API keys.
     pub key: Option<KeyIdentity>,
+    /// The JWT's org, org role, issuer and mapped claims, for JWTs.
+    pub token: Option<TokenIdentity>,
     /// `roles` and `scopes` joined once, so setting headers does not allocate.
     roles_header: String,
     scopes_header: String,
+}
+
+/// What a JWT adds to an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenIdentity {
+    /// `x-auth-org`, when the token names an org.
+    pub org_id: Option<String>,
+    /// `x-auth-org-role`, as `org:<role>`.
+    pub org_role: Option<String>,
+    /// `x-auth-issuer`.
+    pub issuer: String,
+    /// The configured claim → header mappings' headers.
+    pub claim_headers: Vec<(String, String)>,
 }
 
 /// What an API key adds to an identity.
@@ -88,7 +112,25 @@ impl Identity {
             roles,
             scopes,
             key: None,
+            token: None,
         }
+    }
+
+    /// The identity of a verified JWT.
+    pub fn jwt(verified: JwtIdentity) -> Self {
+        let mut identity = Identity::new(
+            Method::Jwt,
+            verified.subject,
+            verified.roles,
+            verified.scopes,
+        );
+        identity.token = Some(TokenIdentity {
+            org_id: verified.org_id,
+            org_role: verified.org_role,
+            issuer: verified.issuer,
+            claim_headers: verified.claim_headers,
+        });
+        identity
     }
 
     /// The identity of an API key.
@@ -119,20 +161,33 @@ impl Identity {
     }
 
     /// The identity headers to set on an allowed request: method, subject, role and scopes
-    /// always; key id, org and tier when the credential has them.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+    /// always; key id, org, tier, org role, issuer and mapped claims when the credential
+    /// has them.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         let key = self.key.as_ref();
+        let token = self.token.as_ref();
+        let org = key
+            .map(|k| k.org_id.as_str())
+            .or_else(|| token.and_then(|t| t.org_id.as_deref()));
         [
             (METHOD_HEADER, Some(self.method.as_str())),
             (SUBJECT_HEADER, Some(self.subject.as_str())),
             (ROLE_HEADER, Some(self.roles_header.as_str())),
             (SCOPES_HEADER, Some(self.scopes_header.as_str())),
             (KEY_ID_HEADER, key.map(|k| k.key_id.as_str())),
-            (ORG_HEADER, key.map(|k| k.org_id.as_str())),
+            (ORG_HEADER, org),
             (TIER_HEADER, key.and_then(|k| k.tier.as_deref())),
+            (ORG_ROLE_HEADER, token.and_then(|t| t.org_role.as_deref())),
+            (ISSUER_HEADER, token.map(|t| t.issuer.as_str())),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .chain(
+            token
+                .into_iter()
+                .flat_map(|t| &t.claim_headers)
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        )
     }
 }
 

@@ -77,7 +77,9 @@ impl Metrics {
     pub fn count(&self, decision: &Decision<'_>) {
         let counter = match decision {
             Decision::Public => Some(&self.public),
-            Decision::Anonymous | Decision::Allowed { .. } => Some(&self.allowed),
+            Decision::Anonymous | Decision::Allowed { .. } | Decision::Whoami { .. } => {
+                Some(&self.allowed)
+            }
             Decision::Denied(denial) => {
                 let code = denial.code();
                 let index = Code::ALL.iter().position(|c| *c == code);

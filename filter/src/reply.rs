@@ -6,6 +6,7 @@
 
 use crate::api_key::KeyRejection;
 use crate::decision::{Code, Denial};
+use crate::identity::{HEADER_PREFIX, Identity};
 use crate::policy::Unmet;
 use serde::Serialize;
 
@@ -58,6 +59,12 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
         // Unknown, disabled, malformed or unreadable: one answer, so a client learns
         // nothing about which keys exist.
         Denial::ApiKey(_) => "the presented credential is not valid".to_owned(),
+        // Which check failed goes to the log only: the client learns expiry and readiness.
+        Denial::Jwt(rejection) => match rejection.code() {
+            Code::ExpiredCredentials => "the token has expired".to_owned(),
+            Code::NotReady => "token signing keys are not loaded yet; retry shortly".to_owned(),
+            _ => "the presented credential is not valid".to_owned(),
+        },
         Denial::InvalidRequest(_) | Denial::Unmet(_) => denial.to_string(),
     };
     let body = Body {
@@ -98,6 +105,36 @@ pub fn unavailable() -> Reply {
     }
 }
 
+/// The whoami answer: 200 with the caller's identity as JSON, as the upstream would see it
+/// in the `x-auth-*` headers (roles and scopes as arrays).
+pub fn whoami(identity: &Identity) -> Reply {
+    let mut body = serde_json::Map::new();
+    for (name, value) in identity.headers() {
+        let field = name
+            .strip_prefix(HEADER_PREFIX)
+            .unwrap_or(name)
+            .replace('-', "_");
+        body.insert(field, serde_json::Value::from(value));
+    }
+    body.insert(
+        "roles".into(),
+        serde_json::Value::from(identity.roles.clone()),
+    );
+    body.insert(
+        "scopes".into(),
+        serde_json::Value::from(identity.scopes.clone()),
+    );
+    body.remove("role");
+    Reply {
+        status: 200,
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ],
+        body: serde_json::Value::Object(body).to_string(),
+    }
+}
+
 /// The `WWW-Authenticate` value (RFC 6750 §3): no error attribute when no credential was
 /// presented (§3.1), none on a role denial, which is not a token problem.
 fn challenge(denial: &Denial, realm: &str) -> Option<String> {
@@ -114,6 +151,8 @@ fn challenge(denial: &Denial, realm: &str) -> Option<String> {
             Some(format!("{base}, error=\"invalid_token\""))
         }
         Denial::ApiKey(KeyRejection::NotReady) => None,
+        Denial::Jwt(rejection) if rejection.code() == Code::NotReady => None,
+        Denial::Jwt(_) => Some(format!("{base}, error=\"invalid_token\"")),
         Denial::InvalidRequest(_) => Some(format!("{base}, error=\"invalid_request\"")),
         Denial::Unmet(Unmet::Scopes { advertised, .. }) => Some(format!(
             "{base}, error=\"insufficient_scope\", scope=\"{}\"",

@@ -5,6 +5,11 @@ use crate::config::parse;
 use crate::host::fake::FakeHost;
 use crate::trusted_networks::peer_ip;
 
+/// `decide` without a JWT verifier: these tests are about everything else.
+fn decide<'c>(config: &'c Config, request: &Request<'_>, host: &impl Host) -> Decision<'c> {
+    super::decide(config, request, host, None)
+}
+
 const ADMIN: &str = "admin_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
 const SERVICE: &str = "service_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
 

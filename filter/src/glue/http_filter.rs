@@ -52,7 +52,11 @@ impl HttpContext for HttpFilter {
             None
         };
         let request = Request::new(&headers, peer);
-        let decision = decide(&shared.config, &request, &ProxyHost);
+        let mut jwt = shared
+            .jwt
+            .as_ref()
+            .and_then(|jwt| jwt.try_borrow_mut().ok());
+        let decision = decide(&shared.config, &request, &ProxyHost, jwt.as_deref_mut());
         shared.metrics.count(&decision);
         let label = decision.label();
         match decision {
@@ -69,6 +73,7 @@ impl HttpContext for HttpFilter {
                 }
                 record(label)
             }
+            Decision::Whoami { identity } => send(&reply::whoami(&identity), label),
             Decision::Denied(denial) => {
                 if logs_at(LogLevel::Debug) {
                     let path = request.path.split('?').next().unwrap_or_default();

@@ -4,10 +4,12 @@
 use super::http_filter::HttpFilter;
 use super::proxy_host::{ProxyHost, log};
 use crate::config::{self, Config, Mode};
+use crate::jwt::jwks_cache::JwksCache;
 use crate::metrics::{FLUSH_PERIOD, Metrics};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// What every request of this worker shares.
@@ -16,6 +18,27 @@ pub struct Shared {
     pub config: Config,
     /// The registered counters.
     pub metrics: Metrics,
+    /// The worker's JWT verifier and token cache, when JWTs are enabled.
+    pub jwt: Option<RefCell<JwksCache>>,
+}
+
+impl Shared {
+    /// Rebuilds the JWT verifier if the synced providers changed, logging any left out.
+    fn refresh_jwt(&self) {
+        let Some(jwt) = &self.jwt else {
+            return;
+        };
+        // A request holds the borrow only within its own callback, never across this one.
+        let Ok(mut jwt) = jwt.try_borrow_mut() else {
+            return;
+        };
+        for problem in jwt.refresh(&ProxyHost) {
+            log(
+                LogLevel::Error,
+                &format!("jwt provider left out: {problem}"),
+            );
+        }
+    }
 }
 
 /// Root context of the HTTP filter.
@@ -71,7 +94,17 @@ impl RootContext for HttpRoot {
         if let Some(replaced) = &self.shared {
             replaced.metrics.flush(&ProxyHost);
         }
-        self.shared = Some(Rc::new(Shared { config, metrics }));
+        let jwt = config
+            .jwt
+            .as_ref()
+            .map(|settings| RefCell::new(JwksCache::new(settings)));
+        let shared = Shared {
+            config,
+            metrics,
+            jwt,
+        };
+        shared.refresh_jwt();
+        self.shared = Some(Rc::new(shared));
         if hostcalls::set_tick_period(FLUSH_PERIOD).is_err() {
             log(LogLevel::Error, "cannot start the metrics timer");
             return false;
@@ -82,6 +115,7 @@ impl RootContext for HttpRoot {
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
             shared.metrics.flush(&ProxyHost);
+            shared.refresh_jwt();
         }
     }
 

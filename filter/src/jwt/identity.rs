@@ -24,4 +24,8 @@ pub struct JwtIdentity {
     pub scopes: Vec<String>,
     /// The token's `exp` (Unix seconds): a cached identity never outlives it.
     pub expires_at: Option<i64>,
+    /// The provider's issuer (`iss`).
+    pub issuer: String,
+    /// Headers from the configured claim → header mappings.
+    pub claim_headers: Vec<(String, String)>,
 }

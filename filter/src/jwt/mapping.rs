@@ -119,6 +119,9 @@ impl ClaimMapping {
             permissions: org.permissions.into_iter().collect(),
             scopes: scopes.into_iter().collect(),
             expires_at,
+            // The verifier fills these in: they come from the provider, not the claims.
+            issuer: String::new(),
+            claim_headers: Vec::new(),
         })
     }
 }

@@ -37,6 +37,7 @@
 
 pub mod algorithm;
 pub mod base64url;
+pub mod claim_headers;
 pub mod claims;
 pub mod crypto;
 pub mod header;
@@ -44,6 +45,7 @@ pub mod identity;
 pub mod implication;
 pub mod json;
 pub mod jwk;
+pub mod jwks_cache;
 pub mod keys;
 pub mod mapping;
 pub mod provider;
@@ -53,7 +55,7 @@ pub mod token_cache;
 pub mod verifier;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 pub use identity::JwtIdentity;
 pub use jwk::{Jwks, JwksError};

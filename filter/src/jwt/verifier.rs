@@ -7,12 +7,13 @@
 //! only then the claims and the identity. Nothing from the payload is trusted before the
 //! signature verifies.
 
+use super::claim_headers::ClaimHeader;
 use super::clip;
 use super::header;
 use super::identity::JwtIdentity;
 use super::jwk::Jwks;
 use super::keys::{ProviderKeys, Unselectable};
-use super::provider::{Provider, ProviderConfig};
+use super::provider::{DEFAULT_MAX_TOKEN_BYTES, Provider, ProviderConfig};
 use super::rejection::JwtRejection;
 use super::token;
 use crate::config::ConfigError;
@@ -26,6 +27,7 @@ pub struct Providers {
     by_issuer: HashMap<String, usize>,
     max_token_bytes: usize,
     generation: u64,
+    claim_headers: Vec<ClaimHeader>,
 }
 
 /// Why a key set cannot be installed.
@@ -127,6 +129,11 @@ impl Providers {
         Ok(())
     }
 
+    /// Sets the claim → header mappings applied to every verified token.
+    pub fn set_claim_headers(&mut self, mappings: Vec<ClaimHeader>) {
+        self.claim_headers = mappings;
+    }
+
     /// Counts key-set changes: a token cache filled at another generation is stale.
     pub fn generation(&self) -> u64 {
         self.generation
@@ -134,7 +141,9 @@ impl Providers {
 
     /// Verifies `token` at `now` (Unix seconds) and returns the identity it establishes.
     pub fn verify(&self, token: &str, now: i64) -> Result<JwtIdentity, JwtRejection> {
-        check_length(token, self.max_token_bytes)?;
+        // The largest limit first, before any decoding; with no provider yet (all synced
+        // later), the default, so the answer is the unknown issuer rather than the size.
+        check_length(token, self.max_token_bytes.max(DEFAULT_MAX_TOKEN_BYTES))?;
         let compact = token::parse(token)?;
         let header = header::parse(&compact.header)?;
         let provider = self.provider_for(compact.claims.get("iss"))?;
@@ -189,9 +198,17 @@ impl Providers {
             });
         }
         let expires_at = provider.rules.check(&compact.claims, now)?;
-        Ok(provider
-            .mapping
-            .identity(&provider.name, &compact.claims, expires_at)?)
+        let mut identity =
+            provider
+                .mapping
+                .identity(&provider.name, &compact.claims, expires_at)?;
+        identity.issuer.clone_from(&provider.rules.issuer);
+        identity.claim_headers = self
+            .claim_headers
+            .iter()
+            .filter_map(|mapping| mapping.extract(&compact.claims))
+            .collect();
+        Ok(identity)
     }
 
     /// The provider whose issuer is `iss` (unverified: it only picks the rules).

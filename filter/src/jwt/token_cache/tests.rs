@@ -85,6 +85,8 @@ fn typical_identity(n: usize) -> JwtIdentity {
             "org:invoices:write".into(),
         ],
         expires_at: Some(NOW + 60),
+        issuer: "https://issuer.example".into(),
+        claim_headers: vec![],
     }
 }
 
