@@ -9,6 +9,9 @@ use portcullis_e2e::temp_dir::TempDir;
 use portcullis_e2e::{ControlPlane, Envoy, Request, Response, fixtures, poll};
 use serde_json::json;
 
+/// Where the filter answers the caller's identity itself.
+const WHOAMI: &str = "/.well-known/portcullis/whoami";
+
 /// How long a change may take to travel provider → control-plane → syncer → filter.
 const SYNC_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -30,6 +33,7 @@ fn start(ttl: Duration) -> Stack {
     assert_eq!(created.status, 201, "{created}");
     let mut config = fixtures::with_api_keys(fixtures::routes());
     config["jwt"] = json!({"enabled": true});
+    config["whoami_path"] = json!(WHOAMI);
     let envoy = Envoy::start_with_sync(
         config,
         &fixtures::SYNC_ENV,
@@ -78,6 +82,23 @@ fn tokens_of_every_algorithm_from_a_real_provider_pass_with_their_identity() {
             "the credential reaches the upstream unless hide_credentials is set"
         );
     }
+    let token = stack.oidc.token(Alg::Es256, API_AUDIENCE, "read");
+    let whoami = stack.envoy.send(&Request::get(WHOAMI).bearer(&token));
+    assert_eq!(whoami.status, 200, "{whoami}");
+    let body = whoami.json();
+    assert_eq!(
+        (body["method"].as_str(), body["subject"].as_str()),
+        (Some("jwt"), Some(CLIENT_ID))
+    );
+    assert_eq!(body["scopes"], json!(["read"]));
+    let static_token = stack
+        .envoy
+        .send(&Request::get(WHOAMI).bearer(fixtures::ADMIN_TOKEN));
+    assert_eq!(
+        static_token.json()["method"],
+        "static_token",
+        "{static_token}"
+    );
 }
 
 #[test]
