@@ -45,6 +45,14 @@ struct ServeArgs {
     /// JSON file of OIDC providers (`{"providers": [...]}`), upserted by issuer on start.
     #[arg(long, env = "PORTCULLIS_PROVIDERS")]
     providers: Option<PathBuf>,
+    /// Least seconds between two refetches of one provider's key set caused by tokens with
+    /// an unknown `kid` (reported by the sidecars).
+    #[arg(
+        long,
+        env = "PORTCULLIS_JWKS_MIN_KID_REFRESH_SECS",
+        default_value_t = 30
+    )]
+    jwks_min_kid_refresh_secs: i64,
 }
 
 #[tokio::main]
@@ -113,7 +121,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sync_page_size: sync::PAGE_SIZE,
         clock: system_clock(),
         providers_file: args.providers,
-        jwks: FetchSettings::default(),
+        jwks: FetchSettings {
+            min_kid_refresh_secs: args.jwks_min_kid_refresh_secs,
+            ..FetchSettings::default()
+        },
     };
     run(config, listener, shutdown::signal()).await
 }

@@ -26,6 +26,9 @@ pub const SYNCED: &str = "portcullis/synced";
 /// The JWT providers synced from the control-plane: a JSON object from provider id to its
 /// `ProviderConfig` (key set inline). Workers rebuild their verifier when it changes.
 pub const PROVIDERS: &str = "portcullis/providers";
+/// The shared queue (registered by the syncer) where workers post the unknown `kid`s
+/// they meet, so the syncer asks the control-plane to refetch that key set.
+pub const UNKNOWN_KID_QUEUE: &str = "portcullis/unknown_kid";
 
 /// A SHA-256 digest of a secret.
 pub type Digest = [u8; 32];

@@ -27,6 +27,10 @@ use serde::{Deserialize, Serialize};
 pub const SYNC_PATH: &str = "/v1/sync";
 /// The header a syncer names itself with (its Envoy node id).
 pub const SIDECAR_HEADER: &str = "x-portcullis-sidecar";
+/// Where a syncer reports a `kid` its workers met in a token but not in the key set of
+/// the provider named: `POST` an [`UnknownKid`] with the sync token, and the control-plane
+/// refetches that provider's key set (rate-limited) so the new keys arrive by sync.
+pub const UNKNOWN_KID_PATH: &str = "/v1/sync/unknown-kid";
 /// The longest `wait` the control-plane honours.
 pub const MAX_WAIT_SECS: u64 = 60;
 
@@ -48,6 +52,16 @@ pub struct SyncPage {
     /// delta, none on other snapshot pages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub providers: Vec<ProviderEntry>,
+}
+
+/// A `kid` some worker could not find in a provider's key set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownKid {
+    /// The provider's id (its name in the filter).
+    pub provider: String,
+    /// The `kid` of the token's header.
+    pub kid: String,
 }
 
 /// One JWT provider's state.

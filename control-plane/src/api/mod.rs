@@ -17,6 +17,7 @@ pub mod providers;
 pub mod shared_token;
 pub mod sync;
 pub mod sync_auth;
+pub mod unknown_kid;
 
 use crate::Clock;
 use crate::jwks::Fetcher;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/providers/{id}/jwks", get(providers::jwks))
         .route("/v1/audit", get(audit::list))
         .route("/v1/sync", get(sync::sync))
+        .route("/v1/sync/unknown-kid", post(unknown_kid::report))
         .route("/v1/sidecars", get(sync::sidecars))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers and types.
 
-use crate::api::{audit, error, health, keys, metrics, providers, sync};
+use crate::api::{audit, error, health, keys, metrics, providers, sync, unknown_kid};
 use crate::providers::ProviderConfig;
 use crate::store::{ClaimMapping, RoleImplication};
 use axum::Json;
@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         keys::create, keys::list, keys::get, keys::update, keys::revoke, keys::rotate,
         providers::create, providers::list, providers::get, providers::update,
         providers::delete, providers::jwks,
-        audit::list, sync::sync, sync::sidecars,
+        audit::list, sync::sync, sync::sidecars, unknown_kid::report,
         health::healthz, health::readyz, metrics::metrics, document,
     ),
     components(schemas(
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         ProviderConfig, ClaimMapping, RoleImplication, providers::UpdateProviderRequest,
         providers::ProviderView, providers::ProviderList, providers::JwksView,
         audit::AuditView, audit::AuditPage, sync::SidecarView, sync::SidecarList,
+        unknown_kid::UnknownKidAnswer,
         health::Health, error::ErrorBody,
     )),
     modifiers(&BearerAuth),

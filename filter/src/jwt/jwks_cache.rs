@@ -16,6 +16,7 @@ use super::verifier::Providers;
 use crate::config::{ConfigError, JwtSettings};
 use crate::host::Host;
 use crate::shared;
+use crate::wire::UnknownKid;
 use std::collections::BTreeMap;
 
 /// A worker's verifier and token cache.
@@ -29,6 +30,8 @@ pub struct JwksCache {
     tokens: TokenCache<JwtIdentity>,
     /// When an unknown issuer or `kid` last made it look at shared data.
     looked_at: i64,
+    /// A `kid` still unknown after that look, for the glue to report.
+    unknown_kid: Option<UnknownKid>,
 }
 
 impl JwksCache {
@@ -42,6 +45,7 @@ impl JwksCache {
             generation: 0,
             tokens: TokenCache::new(settings.cache_size),
             looked_at: i64::MIN,
+            unknown_kid: None,
         }
     }
 
@@ -92,6 +96,18 @@ impl JwksCache {
             if self.generation != before {
                 verdict = self.providers.verify(token, now);
             }
+            // Still unknown after looking: the control-plane may not have the new keys yet.
+            if let Err(JwtRejection::NoKey {
+                provider,
+                kid: Some(kid),
+                ..
+            }) = &verdict
+            {
+                self.unknown_kid = Some(UnknownKid {
+                    provider: provider.clone(),
+                    kid: kid.clone(),
+                });
+            }
         }
         if let Ok(identity) = &verdict {
             let expires_at = identity.expires_at;
@@ -99,6 +115,14 @@ impl JwksCache {
                 .insert(key, identity.clone(), expires_at, now, self.generation);
         }
         verdict
+    }
+}
+
+impl JwksCache {
+    /// The unknown `kid` met since the last call, at most one a second: the glue hands it
+    /// to the syncer, which reports it to the control-plane.
+    pub fn take_unknown_kid(&mut self) -> Option<UnknownKid> {
+        self.unknown_kid.take()
     }
 }
 

@@ -101,6 +101,25 @@ fn an_unknown_kid_looks_at_shared_data_at_most_once_a_second() {
 }
 
 #[test]
+fn a_kid_still_unknown_after_looking_is_handed_over_for_reporting_once() {
+    let host = host();
+    let mut cache = JwksCache::new(&settings(&[]));
+    let (old, new) = (testkit::p256(1), testkit::p256(2));
+    publish(&host, &[synced_config("ec-1", &old)]);
+    assert!(cache.verify(&token("ec-1", &old), &host).is_ok());
+    assert_eq!(cache.take_unknown_kid(), None);
+    host.set_now(NOW + 1);
+    assert!(cache.verify(&token("ec-2", &new), &host).is_err());
+    let report = cache.take_unknown_kid().unwrap();
+    assert_eq!(
+        (report.provider.as_str(), report.kid.as_str()),
+        ("prv_1", "ec-2")
+    );
+    assert!(cache.verify(&token("ec-2", &new), &host).is_err());
+    assert_eq!(cache.take_unknown_kid(), None, "once a second at most");
+}
+
+#[test]
 fn a_synced_provider_clashing_with_an_inline_one_is_left_out_and_reported() {
     let host = host();
     let mut cache = JwksCache::new(&settings(&[testkit::main_config()]));
