@@ -181,10 +181,17 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         judge(args, keys, &token, now)
     });
     match judged {
-        Ok(verdict) => {
-            println!("{}", serde_json::json!(verdict));
-            verdict.exit_code()
-        }
+        // Serialized from the struct, so the fields keep the documented order.
+        Ok(verdict) => match serde_json::to_string(&verdict) {
+            Ok(line) => {
+                println!("{line}");
+                verdict.exit_code()
+            }
+            Err(err) => {
+                eprintln!("error: cannot print the verdict: {err}");
+                ExitCode::from(EXIT_UNUSABLE)
+            }
+        },
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(EXIT_UNUSABLE)
