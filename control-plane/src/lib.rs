@@ -4,11 +4,13 @@
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
 //! the integration tests both call it, so tests exercise the real server. The same binary
-//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`).
+//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`) and
+//! explains JWTs offline with the filter's verifier ([`jwt_verify`], `portcullis jwt verify`).
 
 pub mod api;
 pub mod cli;
 pub mod jwks;
+pub mod jwt_verify;
 pub mod keys;
 pub mod providers;
 pub mod ratelimit;

@@ -1,11 +1,12 @@
-//! `portcullis`: the control-plane server (`serve`), the operator's CLI (`keys`) and the
-//! rate-limit service (`ratelimit`).
+//! `portcullis`: the control-plane server (`serve`), the operator's CLI (`keys`), the
+//! rate-limit service (`ratelimit`) and the offline token explainer (`jwt verify`).
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use portcullis_control_plane::api::admin_auth::AdminToken;
 use portcullis_control_plane::api::sync_auth::SyncToken;
 use portcullis_control_plane::jwks::FetchSettings;
+use portcullis_control_plane::jwt_verify::{self, JwtArgs, JwtCommand};
 use portcullis_control_plane::store::sqlite::SqliteStore;
 use portcullis_control_plane::{ServeConfig, cli, ratelimit, run, shutdown, sync, system_clock};
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ enum Command {
     Keys(cli::KeysArgs),
     /// Run the rate-limit service Envoy's ratelimit filter calls (gRPC, counters in Redis).
     Ratelimit(ratelimit::command::RatelimitArgs),
+    /// Work with JWTs offline, using the filter's own verifier.
+    Jwt(JwtArgs),
 }
 
 /// The environment variable holding the token the sidecars' syncers present.
@@ -79,6 +82,9 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Jwt(JwtArgs {
+            command: JwtCommand::Verify(args),
+        }) => jwt_verify::run(&args),
         Command::Keys(args) => match cli::run(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
