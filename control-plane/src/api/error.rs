@@ -142,6 +142,10 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(id) => Self::NotFound(format!("no key `{id}`")),
             StoreError::NoProvider(id) => Self::NotFound(format!("no provider `{id}`")),
+            StoreError::NoTier(name) => Self::NotFound(format!("no tier `{name}`")),
+            StoreError::UnknownTier(name) => Self::Validation(format!(
+                "`tier` names no tier: `{name}` (create it first: PUT /v1/tiers/{name})"
+            )),
             StoreError::Revoked(id) => Self::KeyRevoked(format!(
                 "key `{id}` is revoked and cannot be changed, rotated or revoked again"
             )),

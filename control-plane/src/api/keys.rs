@@ -269,6 +269,7 @@ pub async fn update(
         expires_at: req.expires_at,
         meta: req.meta,
         enabled: req.enabled,
+        rate_limit: None,
     };
     if patch == KeyPatch::default() {
         return Err(ApiError::Validation(
