@@ -6,6 +6,7 @@
 
 use crate::keys::KeyError;
 use crate::providers::ProviderError;
+use crate::ratelimit::tiers::TierError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 use axum::Json;
@@ -175,6 +176,12 @@ impl From<KeyError> for ApiError {
             KeyError::Invalid { .. } => Self::Validation(err.to_string()),
             KeyError::Random(_) => Self::Internal(err.to_string()),
         }
+    }
+}
+
+impl From<TierError> for ApiError {
+    fn from(err: TierError) -> Self {
+        Self::Validation(err.to_string())
     }
 }
 
