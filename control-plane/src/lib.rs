@@ -4,7 +4,9 @@
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
 //! the integration tests both call it, so tests exercise the real server. The same binary
-//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`).
+//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit serve`)
+//! and renders the control-plane's rate-limit tiers for it and for Envoy
+//! ([`ratelimit::tiers`]).
 
 pub mod api;
 pub mod cli;

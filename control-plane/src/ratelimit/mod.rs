@@ -1,5 +1,5 @@
-//! `portcullis ratelimit`: a global rate-limit service for Envoy's `envoy.filters.http.ratelimit`
-//! filter, speaking `envoy.service.ratelimit.v3.RateLimitService` and reading
+//! `portcullis ratelimit serve`: a global rate-limit service for Envoy's
+//! `envoy.filters.http.ratelimit` filter, speaking `envoy.service.ratelimit.v3.RateLimitService` and reading
 //! envoyproxy/ratelimit's YAML configuration, with that service's fixed-window semantics and
 //! Redis key shape, so either service can stand in for the other.
 //!
