@@ -1,18 +1,27 @@
-//! The operator's CLI, `portcullis keys …`: a client of the control-plane's HTTP API.
+//! The operator's CLI: `portcullis keys …`, `tiers …`, `orgs …` and `ratelimit export`, each
+//! a client of the control-plane's HTTP API.
 //!
 //! It authenticates with `PORTCULLIS_ADMIN_TOKEN` (the bootstrap token or an admin key),
 //! prints compact human output by default and the API's JSON verbatim with `--json`. An API
-//! error becomes `error: <code>: <message>` and a non-zero exit.
+//! error becomes `error: <code>: <message>` and a non-zero exit. Limits are written
+//! `120/minute` or `unlimited` and checked before anything is sent.
 
+pub mod export;
+pub mod keys;
+pub mod orgs;
+pub mod tiers;
+
+use crate::ratelimit::tiers::TierError;
+use crate::ratelimit::tiers::validation::parse_limit;
 use reqwest::{Method, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// The environment variable holding the credential the CLI sends.
 pub const TOKEN_ENV: &str = "PORTCULLIS_ADMIN_TOKEN";
 
-/// `portcullis keys`: manage API keys on a running control-plane.
+/// Where the control-plane is and how to print its answers.
 #[derive(Debug, clap::Args)]
-pub struct KeysArgs {
+pub struct Connection {
     /// Control-plane base URL.
     #[arg(
         long,
@@ -24,109 +33,6 @@ pub struct KeysArgs {
     /// Print the API's JSON response verbatim, for scripts.
     #[arg(long, global = true)]
     pub json: bool,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: KeysCommand,
-}
-
-/// One key operation.
-#[derive(Debug, clap::Subcommand)]
-pub enum KeysCommand {
-    /// Create a key and print its secret (shown only once).
-    Create {
-        /// Human label.
-        #[arg(long)]
-        name: String,
-        /// Owning org.
-        #[arg(long)]
-        org_id: String,
-        /// A scope to grant (repeatable).
-        #[arg(long = "scope")]
-        scopes: Vec<String>,
-        /// A role to give (repeatable); `admin` may manage the org's keys.
-        #[arg(long = "role")]
-        roles: Vec<String>,
-        /// Rate-limit tier.
-        #[arg(long)]
-        tier: Option<String>,
-        /// Expiry, Unix seconds.
-        #[arg(long)]
-        expires_at: Option<i64>,
-        /// Metadata, a JSON object.
-        #[arg(long)]
-        meta: Option<String>,
-    },
-    /// List keys, oldest first.
-    List {
-        /// Only this org.
-        #[arg(long)]
-        org_id: Option<String>,
-        /// Page size (1 to 1000).
-        #[arg(long)]
-        limit: Option<u32>,
-        /// Cursor from the previous page.
-        #[arg(long)]
-        cursor: Option<String>,
-    },
-    /// Show one key.
-    Get {
-        /// Key id.
-        id: String,
-    },
-    /// Change a key's metadata.
-    Update {
-        /// Key id.
-        id: String,
-        /// New name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Replace the scopes with these (repeatable).
-        #[arg(long = "scope", conflicts_with = "clear_scopes")]
-        scopes: Vec<String>,
-        /// Remove every scope.
-        #[arg(long)]
-        clear_scopes: bool,
-        /// Replace the roles with these (repeatable).
-        #[arg(long = "role", conflicts_with = "clear_roles")]
-        roles: Vec<String>,
-        /// Remove every role.
-        #[arg(long)]
-        clear_roles: bool,
-        /// New tier.
-        #[arg(long, conflicts_with = "clear_tier")]
-        tier: Option<String>,
-        /// Remove the tier.
-        #[arg(long)]
-        clear_tier: bool,
-        /// New expiry, Unix seconds.
-        #[arg(long, conflicts_with = "clear_expiry")]
-        expires_at: Option<i64>,
-        /// Remove the expiry.
-        #[arg(long)]
-        clear_expiry: bool,
-        /// New metadata, a JSON object.
-        #[arg(long)]
-        meta: Option<String>,
-        /// Enable the key.
-        #[arg(long, conflicts_with = "disable")]
-        enable: bool,
-        /// Disable the key.
-        #[arg(long)]
-        disable: bool,
-    },
-    /// Revoke a key at once.
-    Revoke {
-        /// Key id.
-        id: String,
-    },
-    /// Give a key a new secret; the old one works until the grace ends.
-    Rotate {
-        /// Key id.
-        id: String,
-        /// Seconds the old secret keeps working (0 to 2592000).
-        #[arg(long)]
-        grace_secs: u64,
-    },
 }
 
 /// Why a CLI command failed.
@@ -164,12 +70,39 @@ pub enum CliError {
     Meta(String),
 }
 
-/// Runs one `portcullis keys` command, printing its result.
-pub async fn run(args: KeysArgs) -> Result<(), CliError> {
+/// A successful answer: its status and body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The body as sent.
+    pub text: String,
+}
+
+impl Answer {
+    /// The body as JSON, or `Unexpected` when it is not.
+    pub fn json(&self) -> Result<Value, CliError> {
+        serde_json::from_str(&self.text).map_err(|_| self.unexpected())
+    }
+
+    fn unexpected(&self) -> CliError {
+        CliError::Unexpected {
+            status: self.status,
+            body: self.text.chars().take(200).collect(),
+        }
+    }
+}
+
+/// Sends one request with the token from [`TOKEN_ENV`]; a non-2xx answer is an error,
+/// `Api` when it carries the API's error body.
+pub async fn call(
+    base: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Answer, CliError> {
     let token = std::env::var(TOKEN_ENV).map_err(|_| CliError::NoToken)?;
-    let base = args.url.trim_end_matches('/');
-    let (method, path, body) = request(&args.command)?;
-    let url = format!("{base}{path}");
+    let url = format!("{}{path}", base.trim_end_matches('/'));
     let http = |source| CliError::Http {
         url: url.clone(),
         source,
@@ -177,170 +110,53 @@ pub async fn run(args: KeysArgs) -> Result<(), CliError> {
     let mut builder = reqwest::Client::new()
         .request(method, &url)
         .bearer_auth(token);
-    if let Some(body) = &body {
+    if let Some(body) = body {
         builder = builder.json(body);
     }
     let response = builder.send().await.map_err(http)?;
     let status = response.status();
-    let text = response.text().await.map_err(http)?;
-    let parsed: Option<Value> = serde_json::from_str(&text).ok();
-    if !status.is_success() {
-        return Err(match parsed.as_ref().map(|v| (&v["code"], &v["message"])) {
-            Some((Value::String(code), Value::String(message))) => CliError::Api {
-                code: code.clone(),
-                message: message.clone(),
-            },
-            _ => CliError::Unexpected {
-                status,
-                body: text.chars().take(200).collect(),
-            },
-        });
-    }
-    if args.json {
-        println!("{text}");
-        return Ok(());
-    }
-    let Some(value) = parsed else {
-        return Err(CliError::Unexpected {
-            status,
-            body: text.chars().take(200).collect(),
-        });
+    let answer = Answer {
+        status,
+        text: response.text().await.map_err(http)?,
     };
-    match &args.command {
-        KeysCommand::List { .. } => print_page(&value),
-        _ => print_key(&value),
+    if status.is_success() {
+        return Ok(answer);
     }
-    if let Value::String(secret) = &value["key"] {
-        println!("key        {secret}");
-        eprintln!("warning: store this key now; it will not be shown again");
-    }
-    Ok(())
-}
-
-/// The HTTP method, path with query, and JSON body of a command.
-fn request(command: &KeysCommand) -> Result<(Method, String, Option<Value>), CliError> {
-    Ok(match command {
-        KeysCommand::Create {
-            name,
-            org_id,
-            scopes,
-            roles,
-            tier,
-            expires_at,
-            meta,
-        } => {
-            let mut body =
-                json!({"name": name, "org_id": org_id, "scopes": scopes, "roles": roles});
-            set(&mut body, "tier", tier.as_ref().map(|t| json!(t)));
-            set(&mut body, "expires_at", expires_at.map(|t| json!(t)));
-            set(
-                &mut body,
-                "meta",
-                meta.as_deref().map(parse_meta).transpose()?,
-            );
-            (Method::POST, "/v1/keys".to_owned(), Some(body))
-        }
-        KeysCommand::List {
-            org_id,
-            limit,
-            cursor,
-        } => {
-            let query: Vec<String> = [
-                org_id.as_ref().map(|o| format!("org_id={}", encode(o))),
-                limit.map(|l| format!("limit={l}")),
-                cursor.as_ref().map(|c| format!("cursor={}", encode(c))),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            let path = if query.is_empty() {
-                "/v1/keys".to_owned()
-            } else {
-                format!("/v1/keys?{}", query.join("&"))
-            };
-            (Method::GET, path, None)
-        }
-        KeysCommand::Get { id } => (Method::GET, key_path(id), None),
-        KeysCommand::Update {
-            id,
-            name,
-            scopes,
-            clear_scopes,
-            roles,
-            clear_roles,
-            tier,
-            clear_tier,
-            expires_at,
-            clear_expiry,
-            meta,
-            enable,
-            disable,
-        } => {
-            let mut body = json!({});
-            set(&mut body, "name", name.as_ref().map(|n| json!(n)));
-            set(
-                &mut body,
-                "scopes",
-                (!scopes.is_empty() || *clear_scopes).then(|| json!(scopes)),
-            );
-            set(
-                &mut body,
-                "roles",
-                (!roles.is_empty() || *clear_roles).then(|| json!(roles)),
-            );
-            set(
-                &mut body,
-                "tier",
-                tier.as_ref()
-                    .map(|t| json!(t))
-                    .or(clear_tier.then_some(Value::Null)),
-            );
-            set(
-                &mut body,
-                "expires_at",
-                expires_at
-                    .map(|t| json!(t))
-                    .or(clear_expiry.then_some(Value::Null)),
-            );
-            set(
-                &mut body,
-                "meta",
-                meta.as_deref().map(parse_meta).transpose()?,
-            );
-            set(
-                &mut body,
-                "enabled",
-                (*enable || *disable).then_some(json!(*enable)),
-            );
-            (Method::PATCH, key_path(id), Some(body))
-        }
-        KeysCommand::Revoke { id } => (Method::DELETE, key_path(id), None),
-        KeysCommand::Rotate { id, grace_secs } => (
-            Method::POST,
-            format!("{}/rotate", key_path(id)),
-            Some(json!({"grace_secs": grace_secs})),
-        ),
+    let parsed: Option<Value> = serde_json::from_str(&answer.text).ok();
+    Err(match parsed.as_ref().map(|v| (&v["code"], &v["message"])) {
+        Some((Value::String(code), Value::String(message))) => CliError::Api {
+            code: code.clone(),
+            message: message.clone(),
+        },
+        _ => answer.unexpected(),
     })
 }
 
-fn set(body: &mut Value, field: &str, value: Option<Value>) {
-    if let (Value::Object(map), Some(value)) = (body, value) {
-        map.insert(field.to_owned(), value);
+/// Sends a request and prints the answer: verbatim with `--json`, else through `print`.
+pub async fn run_and_print(
+    connection: &Connection,
+    (method, path, body): (Method, String, Option<Value>),
+    print: impl FnOnce(&Value),
+) -> Result<Value, CliError> {
+    let answer = call(&connection.url, method, &path, body.as_ref()).await?;
+    let value = answer.json()?;
+    if connection.json {
+        println!("{}", answer.text);
+    } else {
+        print(&value);
     }
+    Ok(value)
 }
 
-fn parse_meta(text: &str) -> Result<Value, CliError> {
-    serde_json::from_str::<Map<String, Value>>(text)
-        .map(Value::Object)
-        .map_err(|e| CliError::Meta(e.to_string()))
-}
-
-fn key_path(id: &str) -> String {
-    format!("/v1/keys/{}", encode(id))
+/// A limit flag (`120/minute` or `unlimited`) as the API's JSON, checked by the API's rules.
+pub fn limit_arg(text: &str) -> Result<Value, TierError> {
+    let limit = parse_limit("LIMIT", text)?;
+    // Serializing a limit cannot fail; `Null` would be refused by the API anyway.
+    Ok(serde_json::to_value(limit).unwrap_or(Value::Null))
 }
 
 /// Percent-encodes everything outside RFC 3986's unreserved characters.
-fn encode(text: &str) -> String {
+pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -351,66 +167,39 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// Shows a JSON value compactly: strings bare, `null` as `-`, lists space-separated.
-fn show(value: &Value) -> String {
+/// Shows a JSON value compactly: strings bare, `null` as `-`, lists space-separated, limits
+/// as `120/minute`.
+pub fn show(value: &Value) -> String {
     match value {
         Value::Null => "-".to_owned(),
         Value::String(s) => s.clone(),
         Value::Array(items) if items.is_empty() => "-".to_owned(),
         Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(" "),
+        Value::Object(fields) => match (&fields.get("requests_per_unit"), &fields.get("unit")) {
+            (Some(count), Some(Value::String(unit))) => format!("{count}/{unit}"),
+            _ => value.to_string(),
+        },
         other => other.to_string(),
     }
 }
 
-fn status(key: &Value) -> &'static str {
-    if !key["revoked_at"].is_null() {
-        "revoked"
-    } else if key["enabled"] == Value::Bool(false) {
-        "disabled"
-    } else {
-        "active"
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-fn print_key(key: &Value) {
-    println!("id         {}", show(&key["id"]));
-    println!("prefix     {}", show(&key["prefix"]));
-    println!("name       {}", show(&key["name"]));
-    println!("org_id     {}", show(&key["org_id"]));
-    println!("status     {}", status(key));
-    for field in [
-        "scopes",
-        "roles",
-        "tier",
-        "expires_at",
-        "created_at",
-        "updated_at",
-        "revoked_at",
-    ] {
-        println!("{field:<10} {}", show(&key[field]));
+    #[test]
+    fn limits_show_as_they_are_typed() {
+        let typed = limit_arg("120/minute").unwrap();
+        assert_eq!(typed, json!({"requests_per_unit": 120, "unit": "minute"}));
+        assert_eq!(show(&typed), "120/minute");
+        assert_eq!(show(&limit_arg("unlimited").unwrap()), "unlimited");
+        assert!(limit_arg("120/week").is_err());
     }
-    if key["meta"].as_object().is_some_and(|m| !m.is_empty()) {
-        println!("meta       {}", key["meta"]);
-    }
-}
 
-fn print_page(page: &Value) {
-    let items = page["items"].as_array().map_or(&[][..], Vec::as_slice);
-    println!(
-        "{:<21} {:<8} {:<16} {:<8} NAME",
-        "ID", "PREFIX", "ORG", "STATUS"
-    );
-    for key in items {
-        println!(
-            "{:<21} {:<8} {:<16} {:<8} {}",
-            show(&key["id"]),
-            show(&key["prefix"]),
-            show(&key["org_id"]),
-            status(key),
-            show(&key["name"])
-        );
-    }
-    if let Value::String(cursor) = &page["next_cursor"] {
-        println!("more: --cursor {cursor}");
+    #[test]
+    fn encoding_keeps_unreserved_characters_only() {
+        assert_eq!(encode("key_A-1.~"), "key_A-1.~");
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! [`run`] serves the API on a listener until a shutdown future completes; the binary and
 //! the integration tests both call it, so tests exercise the real server. The same binary
-//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit`) and
-//! explains JWTs offline with the filter's verifier ([`jwt_verify`], `portcullis jwt verify`).
+//! also runs the rate-limit service Envoy calls ([`ratelimit`], `portcullis ratelimit serve`),
+//! renders the control-plane's rate-limit tiers for it and for Envoy ([`ratelimit::tiers`]),
+//! and explains JWTs offline with the filter's verifier ([`jwt_verify`], `portcullis jwt verify`).
 
 pub mod api;
 pub mod cli;

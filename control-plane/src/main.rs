@@ -1,5 +1,6 @@
-//! `portcullis`: the control-plane server (`serve`), the operator's CLI (`keys`), the
-//! rate-limit service (`ratelimit`) and the offline token explainer (`jwt verify`).
+//! `portcullis`: the control-plane server (`serve`), the operator's CLI (`keys`, `tiers`,
+//! `orgs`, `ratelimit export`), the rate-limit service (`ratelimit serve`) and the offline
+//! token explainer (`jwt verify`).
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -27,11 +28,24 @@ enum Command {
     /// Run the control-plane (tokens from PORTCULLIS_ADMIN_TOKEN and PORTCULLIS_SYNC_TOKEN).
     Serve(ServeArgs),
     /// Manage API keys on a running control-plane.
-    Keys(cli::KeysArgs),
-    /// Run the rate-limit service Envoy's ratelimit filter calls (gRPC, counters in Redis).
-    Ratelimit(ratelimit::command::RatelimitArgs),
+    Keys(cli::keys::KeysArgs),
+    /// Manage rate-limit tiers on a running control-plane.
+    Tiers(cli::tiers::TiersArgs),
+    /// Read and set orgs' rate limits on a running control-plane.
+    Orgs(cli::orgs::OrgsArgs),
+    /// Rate limits: run the rate-limit service, or export a control-plane's tiers for Envoy.
+    #[command(subcommand)]
+    Ratelimit(RatelimitCommand),
     /// Work with JWTs offline, using the filter's own verifier.
     Jwt(JwtArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RatelimitCommand {
+    /// Run the rate-limit service Envoy's ratelimit filter calls (gRPC, counters in Redis).
+    Serve(ratelimit::command::RatelimitArgs),
+    /// Print a control-plane's tiers as envoyproxy/ratelimit YAML or local_ratelimit filters.
+    Export(cli::export::ExportArgs),
 }
 
 /// The environment variable holding the token the sidecars' syncers present.
@@ -72,7 +86,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Ratelimit(args) => {
+        Command::Ratelimit(RatelimitCommand::Serve(args)) => {
             init_logging();
             match ratelimit::command::start(args).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -85,13 +99,21 @@ async fn main() -> ExitCode {
         Command::Jwt(JwtArgs {
             command: JwtCommand::Verify(args),
         }) => jwt_verify::run(&args),
-        Command::Keys(args) => match cli::run(args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Ratelimit(RatelimitCommand::Export(args)) => exit(cli::export::run(args).await),
+        Command::Keys(args) => exit(cli::keys::run(args).await),
+        Command::Tiers(args) => exit(cli::tiers::run(args).await),
+        Command::Orgs(args) => exit(cli::orgs::run(args).await),
+    }
+}
+
+/// The exit of a CLI command: its error, if any, on stderr.
+fn exit(result: Result<(), cli::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use support::{ADMIN, START, Server, assert_error};
 #[tokio::test]
 async fn a_key_goes_through_create_get_update_list_and_revoke() {
     let server = Server::start().await;
+    server.put_tier("gold", json!("unlimited")).await;
     let body = json!({
         "name": "billing worker", "org_id": "acme", "scopes": ["invoices:read"],
         "roles": ["service"], "tier": "gold", "expires_at": START + 3600, "meta": {"team": "billing"}
@@ -170,6 +171,7 @@ async fn revoking_twice_is_a_conflict_and_writes_nothing() {
 #[tokio::test]
 async fn null_clears_tier_and_expiry_but_absent_keeps_them() {
     let server = Server::start().await;
+    server.put_tier("gold", json!("unlimited")).await;
     let body = json!({"name": "n", "org_id": "acme", "tier": "gold", "expires_at": START + 60});
     let (_, created) = server
         .send(Method::POST, "/v1/keys", Some(ADMIN), Some(body))

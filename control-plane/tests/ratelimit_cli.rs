@@ -1,4 +1,4 @@
-//! The `portcullis ratelimit` binary: start-up refusals, serving, SIGHUP reloads and the
+//! The `portcullis ratelimit serve` binary: start-up refusals, serving, SIGHUP reloads and the
 //! SIGTERM drain, as an operator runs it.
 
 mod ratelimit_harness;
@@ -29,7 +29,7 @@ impl Portcullis {
         let log = dir.join("portcullis.log");
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-            .arg("ratelimit")
+            .args(["ratelimit", "serve"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
@@ -68,7 +68,10 @@ impl Drop for Portcullis {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!("--- portcullis ratelimit output ---\n{}", self.output());
+            eprintln!(
+                "--- portcullis ratelimit serve output ---\n{}",
+                self.output()
+            );
         }
     }
 }

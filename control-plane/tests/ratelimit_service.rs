@@ -1,5 +1,5 @@
-//! `portcullis ratelimit` end to end: a real redis-server, the real gRPC server, and Envoy's
-//! RLS client stubs. The service's clock is injected and starts early in every window, so no
+//! `portcullis ratelimit serve` end to end: a real redis-server, the real gRPC server, and
+//! Envoy's RLS client stubs. The service's clock is injected and starts early in every window, so no
 //! test straddles a window boundary unless it moves the clock itself.
 
 mod ratelimit_harness;

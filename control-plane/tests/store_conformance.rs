@@ -16,6 +16,8 @@ mod providers;
 mod revisions;
 #[path = "store_conformance/snapshots.rs"]
 mod snapshots;
+#[path = "store_conformance/tiers.rs"]
+mod tiers;
 
 use portcullis_control_plane::store::sqlite::SqliteStore;
 use portcullis_control_plane::store::{
@@ -57,6 +59,9 @@ macro_rules! conformance {
                 providers::a_jwks_takes_a_revision_only_when_it_differs,
                 providers::a_fetch_under_old_settings_or_for_a_deleted_provider_is_not_saved,
                 providers::the_sync_reads_current_providers_and_tombstones_changed_after_a_revision,
+                tiers::tiers_are_put_read_and_deleted_with_audit_and_revisions,
+                tiers::default_and_tiers_unrevoked_keys_use_are_kept,
+                tiers::key_and_org_overrides_feed_the_policy_at_one_revision,
             );
         }
     };

@@ -153,6 +153,14 @@ impl ControlPlane {
         )
     }
 
+    /// Creates (201) or replaces (200) the rate-limit tier `name` from a
+    /// `PUT /v1/tiers/{name}` body.
+    pub fn put_tier(&self, name: &str, body: &Value) -> Value {
+        let response = self.call("PUT", &format!("/v1/tiers/{name}"), Some(body));
+        let status = if response.status == 201 { 201 } else { 200 };
+        self.expect(status, response)
+    }
+
     /// The sidecars that have synced, as `GET /v1/sidecars` lists them.
     pub fn sidecars(&self) -> Value {
         self.expect(200, self.call("GET", "/v1/sidecars", None))

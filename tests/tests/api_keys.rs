@@ -29,6 +29,11 @@ fn now() -> i64 {
 }
 
 fn new_key(plane: &ControlPlane, extra: Value) -> (String, String) {
+    let per_minute = json!({"requests_per_unit": 1000, "unit": "minute"});
+    plane.put_tier(
+        "gold",
+        &json!({"per_ip": "unlimited", "per_key": per_minute, "per_org": per_minute}),
+    );
     let mut body =
         json!({"name": "e2e", "org_id": "acme", "scopes": ["reports:read"], "tier": "gold"});
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {

@@ -44,6 +44,28 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Refuses (403) anyone but the bootstrap admin token, saying it may `why`.
+    pub fn check_is_bootstrap_admin(&self, why: &str) -> Result<(), ApiError> {
+        match self.scope {
+            OrgScope::All => Ok(()),
+            OrgScope::Only(_) => Err(ApiError::Forbidden(format!(
+                "only the bootstrap admin token may {why}"
+            ))),
+        }
+    }
+
+    /// Whether the caller may read `org_id`'s settings. The caller names the org itself, so
+    /// refusing (403) reveals nothing.
+    pub fn check_may_read_org(&self, org_id: &str) -> Result<(), ApiError> {
+        match &self.scope {
+            OrgScope::All => Ok(()),
+            OrgScope::Only(own) if own == org_id => Ok(()),
+            OrgScope::Only(own) => Err(ApiError::Forbidden(format!(
+                "this key may read only its own org `{own}`, not `{org_id}`"
+            ))),
+        }
+    }
+
     /// Whether the caller may create keys in `org_id`. Creating is the one action whose
     /// target the caller names itself, so refusing it (403) reveals nothing.
     pub fn check_may_create_in(&self, org_id: &str) -> Result<(), ApiError> {
@@ -128,6 +150,29 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_bootstrap_admin_passes_the_bootstrap_check() {
+        let org_admin = Caller {
+            scope: OrgScope::Only("acme".into()),
+            actor: Actor("key:key_x".into()),
+        };
+        let err = org_admin
+            .check_is_bootstrap_admin("manage tiers")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "only the bootstrap admin token may manage tiers"
+        );
+        let admin = Caller {
+            scope: OrgScope::All,
+            actor: Actor("admin".into()),
+        };
+        assert!(admin.check_is_bootstrap_admin("manage tiers").is_ok());
+        assert!(admin.check_may_read_org("globex").is_ok());
+        assert!(org_admin.check_may_read_org("acme").is_ok());
+        assert!(org_admin.check_may_read_org("globex").is_err());
+    }
 
     #[test]
     fn an_org_admin_may_create_only_in_its_own_org() {

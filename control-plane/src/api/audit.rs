@@ -20,11 +20,13 @@ pub struct AuditView {
     pub at: i64,
     /// `admin` (the bootstrap token) or `key:<key id>`.
     pub actor: String,
-    /// `key.create`, `key.update`, `key.revoke` or `key.rotate`.
+    /// `key.create`, `key.update`, `key.revoke`, `key.rotate`, `provider.*`, `tier.create`,
+    /// `tier.update`, `tier.delete` or `org.update`.
     pub action: String,
-    /// The org of the key acted on.
+    /// The org of the key or org acted on; empty for providers and tiers, which serve every
+    /// org (so only the bootstrap admin sees their events).
     pub org_id: String,
-    /// The key acted on.
+    /// The key, provider or tier acted on; empty for an org.
     pub key_id: String,
     /// The revision the change committed at.
     pub revision: u64,

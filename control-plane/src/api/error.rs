@@ -6,6 +6,7 @@
 
 use crate::keys::KeyError;
 use crate::providers::ProviderError;
+use crate::ratelimit::tiers::TierError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 use axum::Json;
@@ -142,6 +143,10 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound(id) => Self::NotFound(format!("no key `{id}`")),
             StoreError::NoProvider(id) => Self::NotFound(format!("no provider `{id}`")),
+            StoreError::NoTier(name) => Self::NotFound(format!("no tier `{name}`")),
+            StoreError::UnknownTier(name) => Self::Validation(format!(
+                "`tier` names no tier: `{name}` (create it first: PUT /v1/tiers/{name})"
+            )),
             StoreError::Revoked(id) => Self::KeyRevoked(format!(
                 "key `{id}` is revoked and cannot be changed, rotated or revoked again"
             )),
@@ -171,6 +176,12 @@ impl From<KeyError> for ApiError {
             KeyError::Invalid { .. } => Self::Validation(err.to_string()),
             KeyError::Random(_) => Self::Internal(err.to_string()),
         }
+    }
+}
+
+impl From<TierError> for ApiError {
+    fn from(err: TierError) -> Self {
+        Self::Validation(err.to_string())
     }
 }
 

@@ -3,6 +3,10 @@
 //! The secret appears in exactly two responses, create and rotate; listings and reads carry
 //! the display prefix only, and no response ever carries a digest. Revoking a revoked key
 //! is 409 `key_revoked`: the first revoke's time and audit entry stay the only ones.
+//!
+//! A key's `tier` and `rate_limit` decide how much it may send, so only the bootstrap admin
+//! sets them: an org admin could otherwise raise its own keys' limits (403 naming the field).
+//! An org admin's new keys have no tier, which is the `default` tier.
 
 use crate::api::AppState;
 use crate::api::admin_auth::Caller;
@@ -11,7 +15,8 @@ use crate::api::extract::{Body, Id, Params};
 use crate::api::metrics::KeyEvent;
 use crate::api::page::ListParams;
 use crate::keys::{self, KeySpec};
-use crate::store::{KeyPatch, KeyRecord, Rotation};
+use crate::ratelimit::tiers::validation::check_limit;
+use crate::store::{KeyPatch, KeyRecord, Limit, Rotation, Store, StoreError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +38,7 @@ pub struct CreateKeyRequest {
     /// Roles, same characters as scopes; `admin` may manage its org's keys.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Rate-limit tier, `[A-Za-z0-9_-]{1,64}`.
+    /// Rate-limit tier: an existing tier's name (bootstrap admin only); absent: `default`.
     #[serde(default)]
     pub tier: Option<String>,
     /// Expiry in Unix seconds; must be in the future.
@@ -45,8 +50,8 @@ pub struct CreateKeyRequest {
     pub meta: Map<String, Value>,
 }
 
-/// `PATCH /v1/keys/{id}` body: absent fields stay as they are; `null` clears `tier` and
-/// `expires_at` and is refused elsewhere.
+/// `PATCH /v1/keys/{id}` body: absent fields stay as they are; `null` clears `tier`,
+/// `expires_at` and `rate_limit` and is refused elsewhere.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyRequest {
@@ -59,7 +64,8 @@ pub struct UpdateKeyRequest {
     /// New roles (replace the old ones).
     #[serde(default, deserialize_with = "present")]
     pub roles: Option<Vec<String>>,
-    /// New tier; `null` clears it.
+    /// New tier, an existing tier's name; `null` clears it (the `default` tier). Bootstrap
+    /// admin only.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub tier: Option<Option<String>>,
@@ -74,6 +80,11 @@ pub struct UpdateKeyRequest {
     /// Enable or disable the key.
     #[serde(default, deserialize_with = "present")]
     pub enabled: Option<bool>,
+    /// The key's own per-key limit, replacing its tier's; `null` removes it. Bootstrap
+    /// admin only.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Limit>)]
+    pub rate_limit: Option<Option<Value>>,
 }
 
 /// `POST /v1/keys/{id}/rotate` body.
@@ -111,8 +122,10 @@ pub struct KeyView {
     pub scopes: Vec<String>,
     /// Roles held.
     pub roles: Vec<String>,
-    /// Rate-limit tier.
+    /// Rate-limit tier; `null`: the `default` tier.
     pub tier: Option<String>,
+    /// Its own per-key limit, replacing its tier's; `null`: the tier's applies.
+    pub rate_limit: Option<Limit>,
     /// Operator metadata.
     #[schema(value_type = Object)]
     pub meta: Map<String, Value>,
@@ -128,8 +141,8 @@ pub struct KeyView {
     pub revoked_at: Option<i64>,
 }
 
-impl From<KeyRecord> for KeyView {
-    fn from(r: KeyRecord) -> Self {
+impl KeyView {
+    fn new(r: KeyRecord, rate_limit: Option<Limit>) -> Self {
         Self {
             id: r.id,
             prefix: r.prefix,
@@ -138,6 +151,7 @@ impl From<KeyRecord> for KeyView {
             scopes: r.scopes,
             roles: r.roles,
             tier: r.tier,
+            rate_limit,
             meta: r.meta,
             enabled: r.enabled,
             expires_at: r.expires_at,
@@ -146,6 +160,33 @@ impl From<KeyRecord> for KeyView {
             revoked_at: r.revoked_at,
         }
     }
+}
+
+/// The view of one key, with its override (read in the same store call as the key).
+fn view(store: &dyn Store, record: KeyRecord) -> Result<KeyView, StoreError> {
+    let limit = store.key_limits(std::slice::from_ref(&record.id))?;
+    let rate_limit = limit.get(&record.id).copied();
+    Ok(KeyView::new(record, rate_limit))
+}
+
+/// The views of a page of keys: one more query for the whole page.
+fn views(store: &dyn Store, records: Vec<KeyRecord>) -> Result<Vec<KeyView>, StoreError> {
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let limits = store.key_limits(&ids)?;
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let rate_limit = limits.get(&r.id).copied();
+            KeyView::new(r, rate_limit)
+        })
+        .collect())
+}
+
+/// Refuses `tier` or `rate_limit` from anyone but the bootstrap admin.
+fn check_may_set_limits(caller: &Caller, field: &str) -> Result<(), ApiError> {
+    caller.check_is_bootstrap_admin(&format!(
+        "set `{field}`: it decides the key's rate limits, which an org admin could raise"
+    ))
 }
 
 /// A key with its secret: the create and rotate responses, the only time it is shown.
@@ -174,14 +215,18 @@ pub struct KeyPage {
         (status = 201, description = "Created; `key` is shown only now", body = KeyWithSecret),
         (status = 400, description = "Unparsable body", body = ErrorBody),
         (status = 401, description = "No or bad credential", body = ErrorBody),
-        (status = 403, description = "Not an admin of that org", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody)))]
+        (status = 403, description = "Not an admin of that org, or an org admin set `tier`",
+            body = ErrorBody),
+        (status = 422, description = "Invalid field, or `tier` names no tier", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<CreateKeyRequest>,
 ) -> Result<(StatusCode, Json<KeyWithSecret>), ApiError> {
     caller.check_may_create_in(&req.org_id)?;
+    if req.tier.is_some() {
+        check_may_set_limits(&caller, "tier")?;
+    }
     let spec = KeySpec {
         name: req.name,
         org_id: req.org_id,
@@ -195,13 +240,18 @@ pub async fn create(
     let (new, minted) = keys::create(spec, now)?;
     let actor = caller.actor.clone();
     let record = state
-        .mutate(move |store| store.create_key(new, &actor, now))
+        .mutate(move |store| {
+            if let Some(tier) = &new.record.tier {
+                store.check_key_tier(tier)?;
+            }
+            store.create_key(new, &actor, now)
+        })
         .await?;
     state.metrics.count(KeyEvent::Created);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, org_id = %record.org_id, actor = %caller.actor.0, "key created");
     let body = KeyWithSecret {
         key: minted.secret,
-        record: record.into(),
+        record: KeyView::new(record, None),
     };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -219,13 +269,13 @@ pub async fn list(
     Params(params): Params<ListParams>,
 ) -> Result<Json<KeyPage>, ApiError> {
     let query = params.into_query(&caller)?;
-    let page = state
-        .with_store(move |store| store.list_keys(&query))
+    let (items, next_cursor) = state
+        .with_store(move |store| {
+            let page = store.list_keys(&query)?;
+            Ok((views(store, page.items)?, page.next_cursor))
+        })
         .await?;
-    Ok(Json(KeyPage {
-        items: page.items.into_iter().map(KeyView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(KeyPage { items, next_cursor }))
 }
 
 /// `GET /v1/keys/{id}`.
@@ -240,10 +290,10 @@ pub async fn get(
     caller: Caller,
     Id(id): Id,
 ) -> Result<Json<KeyView>, ApiError> {
-    let record = state
-        .with_store(move |store| store.get_key(&id, &caller.scope))
+    let key = state
+        .with_store(move |store| view(store, store.get_key(&id, &caller.scope)?))
         .await?;
-    Ok(Json(record.into()))
+    Ok(Json(key))
 }
 
 /// `PATCH /v1/keys/{id}`: change metadata; the secret stays.
@@ -252,15 +302,28 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated key", body = KeyView),
+        (status = 403, description = "An org admin set `tier` or `rate_limit`", body = ErrorBody),
         (status = 404, description = "No such key in the caller's orgs", body = ErrorBody),
         (status = 409, description = "The key is revoked", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody)))]
+        (status = 422, description = "Invalid field, or `tier` names no tier", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id,
     Body(req): Body<UpdateKeyRequest>,
 ) -> Result<Json<KeyView>, ApiError> {
+    for (field, set) in [
+        ("tier", req.tier.is_some()),
+        ("rate_limit", req.rate_limit.is_some()),
+    ] {
+        if set {
+            check_may_set_limits(&caller, field)?;
+        }
+    }
+    let rate_limit = req
+        .rate_limit
+        .map(|limit| limit.map(|l| check_limit("rate_limit", &l)).transpose())
+        .transpose()?;
     let patch = KeyPatch {
         name: req.name,
         scopes: req.scopes,
@@ -269,6 +332,7 @@ pub async fn update(
         expires_at: req.expires_at,
         meta: req.meta,
         enabled: req.enabled,
+        rate_limit,
     };
     if patch == KeyPatch::default() {
         return Err(ApiError::Validation(
@@ -277,12 +341,18 @@ pub async fn update(
     }
     let now = state.now();
     keys::check_patch(&patch, now)?;
-    let record = state
-        .mutate(move |store| store.update_key(&id, &patch, &caller.scope, &caller.actor, now))
+    let key = state
+        .mutate(move |store| {
+            if let Some(Some(tier)) = &patch.tier {
+                store.check_key_tier(tier)?;
+            }
+            let record = store.update_key(&id, &patch, &caller.scope, &caller.actor, now)?;
+            view(store, record)
+        })
         .await?;
     state.metrics.count(KeyEvent::Updated);
-    tracing::info!(key_id = %record.id, prefix = %record.prefix, "key updated");
-    Ok(Json(record.into()))
+    tracing::info!(key_id = %key.id, prefix = %key.prefix, "key updated");
+    Ok(Json(key))
 }
 
 /// `DELETE /v1/keys/{id}`: revoke at once. Revoking again is 409 `key_revoked`.
@@ -299,12 +369,17 @@ pub async fn revoke(
     Id(id): Id,
 ) -> Result<Json<KeyView>, ApiError> {
     let now = state.now();
-    let record = state
-        .mutate(move |store| store.revoke_key(&id, &caller.scope, &caller.actor, now))
+    let key = state
+        .mutate(move |store| {
+            view(
+                store,
+                store.revoke_key(&id, &caller.scope, &caller.actor, now)?,
+            )
+        })
         .await?;
     state.metrics.count(KeyEvent::Revoked);
-    tracing::info!(key_id = %record.id, prefix = %record.prefix, "key revoked");
-    Ok(Json(record.into()))
+    tracing::info!(key_id = %key.id, prefix = %key.prefix, "key revoked");
+    Ok(Json(key))
 }
 
 /// `POST /v1/keys/{id}/rotate`: a new secret; the old ones work until the grace ends.
@@ -331,12 +406,15 @@ pub async fn rotate(
     };
     let now = state.now();
     let record = state
-        .mutate(move |store| store.rotate_key(&id, &rotation, &caller.scope, &caller.actor, now))
+        .mutate(move |store| {
+            let record = store.rotate_key(&id, &rotation, &caller.scope, &caller.actor, now)?;
+            view(store, record)
+        })
         .await?;
     state.metrics.count(KeyEvent::Rotated);
     tracing::info!(key_id = %record.id, prefix = %record.prefix, grace_secs, "key rotated");
     Ok(Json(KeyWithSecret {
         key: minted.secret,
-        record: record.into(),
+        record,
     }))
 }

@@ -12,11 +12,14 @@ pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
+pub mod orgs;
 pub mod page;
 pub mod providers;
+pub mod ratelimit;
 pub mod shared_token;
 pub mod sync;
 pub mod sync_auth;
+pub mod tiers;
 pub mod unknown_kid;
 
 use crate::Clock;
@@ -104,6 +107,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(providers::delete),
         )
         .route("/v1/providers/{id}/jwks", get(providers::jwks))
+        .route("/v1/tiers", get(tiers::list))
+        .route(
+            "/v1/tiers/{name}",
+            get(tiers::get).put(tiers::put).delete(tiers::delete),
+        )
+        .route("/v1/orgs/{org_id}", get(orgs::get).patch(orgs::update))
+        .route("/v1/ratelimit/config", get(ratelimit::config))
+        .route("/v1/ratelimit/local", get(ratelimit::local))
         .route("/v1/audit", get(audit::list))
         .route("/v1/sync", get(sync::sync))
         .route("/v1/sync/unknown-kid", post(unknown_kid::report))

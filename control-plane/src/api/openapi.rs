@@ -1,8 +1,12 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers and types.
 
-use crate::api::{audit, error, health, keys, metrics, providers, sync, unknown_kid};
+use crate::api::{
+    audit, error, health, keys, metrics, orgs, providers, ratelimit, sync, tiers, unknown_kid,
+};
 use crate::providers::ProviderConfig;
-use crate::store::{ClaimMapping, RoleImplication};
+use crate::ratelimit::tiers::EffectiveLimits;
+use crate::ratelimit::tiers::validation::TierConfig;
+use crate::store::{ClaimMapping, Limit, LimitUnit, Rate, RoleImplication};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -11,11 +15,14 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Portcullis control-plane",
-        description = "API keys, OIDC providers and their JWKS, audit, sync and probes"),
+        description = "API keys, OIDC providers and their JWKS, rate-limit tiers and their \
+            renderings for Envoy, audit, sync and probes"),
     paths(
         keys::create, keys::list, keys::get, keys::update, keys::revoke, keys::rotate,
         providers::create, providers::list, providers::get, providers::update,
         providers::delete, providers::jwks,
+        tiers::list, tiers::get, tiers::put, tiers::delete, orgs::get, orgs::update,
+        ratelimit::config, ratelimit::local,
         audit::list, sync::sync, sync::sidecars, unknown_kid::report,
         health::healthz, health::readyz, metrics::metrics, document,
     ),
@@ -24,6 +31,8 @@ use utoipa::{Modify, OpenApi};
         keys::KeyView, keys::KeyWithSecret, keys::KeyPage,
         ProviderConfig, ClaimMapping, RoleImplication, providers::UpdateProviderRequest,
         providers::ProviderView, providers::ProviderList, providers::JwksView,
+        Limit, Rate, LimitUnit, TierConfig, tiers::TierView, tiers::TierList,
+        orgs::UpdateOrgRequest, orgs::OrgView, EffectiveLimits,
         audit::AuditView, audit::AuditPage, sync::SidecarView, sync::SidecarList,
         unknown_kid::UnknownKidAnswer,
         health::Health, error::ErrorBody,

@@ -9,9 +9,7 @@ use crate::api::admin_auth::Caller;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Body, Id};
 use crate::providers::{self, ProviderConfig};
-use crate::store::{
-    ClaimMapping, JwksStatus, OrgScope, ProviderPatch, ProviderRecord, RoleImplication,
-};
+use crate::store::{ClaimMapping, JwksStatus, ProviderPatch, ProviderRecord, RoleImplication};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -161,12 +159,7 @@ pub struct JwksView {
 
 /// Providers serve every org: only the bootstrap admin manages them.
 fn require_bootstrap_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.scope == OrgScope::All {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden(
-        "only the bootstrap admin token may manage providers: they serve every org".to_owned(),
-    ))
+    caller.check_is_bootstrap_admin("manage providers: they serve every org")
 }
 
 /// `POST /v1/providers`: add an OIDC provider; its JWKS is fetched at once.

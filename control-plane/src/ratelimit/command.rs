@@ -1,4 +1,4 @@
-//! `portcullis ratelimit`: its flags, and start-up (load the configuration, prepare Redis,
+//! `portcullis ratelimit serve`: its flags, and start-up (load the configuration, prepare Redis,
 //! bind, serve until SIGTERM or SIGINT). SIGHUP reloads the configuration from the same path;
 //! a configuration that does not load is logged and the running one kept.
 
@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `portcullis ratelimit`: the Envoy rate-limit service (gRPC), counting in Redis.
+/// `portcullis ratelimit serve`: the Envoy rate-limit service (gRPC), counting in Redis.
 #[derive(Debug, clap::Args)]
 pub struct RatelimitArgs {
     /// gRPC address Envoy's ratelimit filter calls.
@@ -32,7 +32,8 @@ pub struct RatelimitArgs {
         default_value = "redis://127.0.0.1:6379"
     )]
     pub redis: String,
-    /// An envoyproxy/ratelimit YAML file, or a directory of them (one domain per file).
+    /// An envoyproxy/ratelimit YAML file, or a directory of them (one domain per file);
+    /// `portcullis ratelimit export` writes one from a control-plane's tiers.
     #[arg(long, env = "PORTCULLIS_RATELIMIT_CONFIG")]
     pub config: PathBuf,
     /// The answer when Redis cannot count: `error` lets Envoy's `failure_mode_deny` decide.

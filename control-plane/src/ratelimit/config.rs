@@ -1,7 +1,7 @@
 //! The rate-limit configuration in memory: domains, each a tree of descriptors, some with a
 //! limit. It is what the service matches requests against, and it can be built three ways:
-//! from envoyproxy/ratelimit YAML ([`super::yaml`]), by hand, or (later) from the
-//! control-plane's tiers.
+//! from envoyproxy/ratelimit YAML ([`super::yaml`]), by hand, or from the control-plane's
+//! tiers ([`super::tiers::reference`]).
 //!
 //! [`RateLimitConfig::new`] is the only way to get one, and it validates the whole of it, so a
 //! running service never holds a configuration the reference service would refuse.

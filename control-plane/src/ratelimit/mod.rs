@@ -1,5 +1,5 @@
-//! `portcullis ratelimit`: a global rate-limit service for Envoy's `envoy.filters.http.ratelimit`
-//! filter, speaking `envoy.service.ratelimit.v3.RateLimitService` and reading
+//! `portcullis ratelimit serve`: a global rate-limit service for Envoy's
+//! `envoy.filters.http.ratelimit` filter, speaking `envoy.service.ratelimit.v3.RateLimitService` and reading
 //! envoyproxy/ratelimit's YAML configuration, with that service's fixed-window semantics and
 //! Redis key shape, so either service can stand in for the other.
 //!
@@ -13,7 +13,9 @@
 //! - [`metrics`]: counters and their Prometheus text;
 //! - [`service`]: the gRPC service and its failure mode;
 //! - [`server`]: `run(service, listeners, shutdown)`;
-//! - [`command`]: the `portcullis ratelimit` flags and start-up.
+//! - [`command`]: the `portcullis ratelimit serve` flags and start-up;
+//! - [`tiers`]: the control-plane's tiers and overrides, rendered as this configuration, as
+//!   the reference's YAML and as Envoy `local_ratelimit` filters.
 
 pub mod command;
 pub mod config;
@@ -24,6 +26,7 @@ pub mod matcher;
 pub mod metrics;
 pub mod server;
 pub mod service;
+pub mod tiers;
 pub mod window;
 pub mod yaml;
 

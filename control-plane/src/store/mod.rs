@@ -13,17 +13,31 @@
 //! [`Store::providers_changed_since`] reads the current state of each provider changed
 //! after a revision. Provider audit events have org `""` and name the provider in `key_id`.
 //!
+//! Tiers, org limits and key overrides (rate limits) follow it without change-log rows too:
+//! each change takes the next revision and appends its audit event (tiers: org `""` and the
+//! tier's name in `key_id`; orgs: the org and an empty `key_id`), so the revision also tells
+//! when the rendered rate-limit configuration changed. A key's tier must name a stored tier
+//! when it is set: the API checks with [`Store::check_key_tier`] just before the key's write
+//! (the key writes themselves take any tier, as the sync tests' fixtures need). A tier that
+//! unrevoked keys use cannot be deleted, nor can `default`.
+//!
 //! The store knows no HTTP and makes no authorization decisions: callers pass the org scope
 //! they are allowed to see, and the store filters by it.
 
 mod providers;
 pub mod sqlite;
+mod tiers;
 
 pub use providers::{
     ClaimMapping, JwksFailure, JwksFetched, JwksSaved, JwksStatus, Provider, ProviderChange,
     ProviderPatch, ProviderRecord, ProviderState, RoleImplication,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+pub use tiers::{
+    DEFAULT_TIER, KeyOverride, Limit, LimitUnit, OrgLimits, Rate, RateLimitPolicy, TierLimits,
+    TierPut, TierRecord, UNLIMITED,
+};
 
 /// A SHA-256 digest of an API key secret.
 pub type Digest = [u8; 32];
@@ -108,6 +122,8 @@ pub struct KeyPatch {
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
     /// Enable or disable.
     pub enabled: Option<bool>,
+    /// New per-key limit override (`Some(None)` removes it).
+    pub rate_limit: Option<Option<Limit>>,
 }
 
 /// Who made a change, for the audit log: `admin` (the bootstrap token) or `key:<key id>`.
@@ -184,6 +200,12 @@ pub enum StoreError {
     /// No such provider (or it was deleted).
     #[error("no provider {0}")]
     NoProvider(String),
+    /// No tier by that name.
+    #[error("no tier {0}")]
+    NoTier(String),
+    /// A key was given a tier that does not exist.
+    #[error("unknown tier {0}")]
+    UnknownTier(String),
     /// The key is revoked and cannot be changed or rotated.
     #[error("key {0} is revoked")]
     Revoked(String),
@@ -201,7 +223,8 @@ pub enum StoreError {
 /// All control-plane state. Implementations are synchronous; the HTTP layer calls them on
 /// a blocking thread. `now` is passed in so tests control time.
 pub trait Store: Send + Sync + 'static {
-    /// Creates a key (revision bump, change row for its digest, audit `key.create`).
+    /// Creates a key (revision bump, change row for its digest, audit `key.create`). The
+    /// caller checks its tier with [`Store::check_key_tier`].
     fn create_key(
         &self,
         new: NewKey,
@@ -213,6 +236,7 @@ pub trait Store: Send + Sync + 'static {
     /// Keys inside the query's scope, oldest first.
     fn list_keys(&self, query: &ListQuery) -> Result<Page<KeyRecord>, StoreError>;
     /// Applies `patch` (revision bump, change rows for every live secret, audit `key.update`).
+    /// The caller checks a new tier with [`Store::check_key_tier`].
     fn update_key(
         &self,
         id: &str,
@@ -312,4 +336,51 @@ pub trait Store: Send + Sync + 'static {
     fn providers_changed_since(&self, since: u64) -> Result<Vec<ProviderChange>, StoreError>;
     /// Every live provider with its JWKS, oldest first: the providers of a snapshot.
     fn provider_snapshot(&self) -> Result<Vec<ProviderState>, StoreError>;
+    /// Every tier, by name.
+    fn list_tiers(&self) -> Result<Vec<TierRecord>, StoreError>;
+    /// A tier by name (`NoTier` when absent).
+    fn get_tier(&self, name: &str) -> Result<TierRecord, StoreError>;
+    /// Refuses a key's tier that is not stored (`UnknownTier`). A tier deleted between this
+    /// check and the key's write would leave the key naming no tier, unlimited until it is
+    /// moved: that takes a deletion racing the very request that assigns the tier, since
+    /// [`Store::delete_tier`] refuses tiers unrevoked keys use.
+    fn check_key_tier(&self, tier: &str) -> Result<(), StoreError> {
+        match self.get_tier(tier) {
+            Ok(_) => Ok(()),
+            Err(StoreError::NoTier(name)) => Err(StoreError::UnknownTier(name)),
+            Err(other) => Err(other),
+        }
+    }
+    /// Creates or replaces a tier's limits (revision bump, audit `tier.create` or
+    /// `tier.update`). Names are validated by the caller.
+    fn put_tier(
+        &self,
+        name: &str,
+        limits: &TierLimits,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<TierPut, StoreError>;
+    /// Deletes a tier (revision bump, audit `tier.delete`). `default`, and a tier any
+    /// unrevoked key uses, are a `Conflict`.
+    fn delete_tier(
+        &self,
+        name: &str,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<TierRecord, StoreError>;
+    /// An org's own limit and the tiers its live keys use.
+    fn org_limits(&self, org_id: &str) -> Result<OrgLimits, StoreError>;
+    /// Sets (`Some`) or removes (`None`) an org's own per-org limit (revision bump, audit
+    /// `org.update`).
+    fn set_org_limit(
+        &self,
+        org_id: &str,
+        limit: Option<Limit>,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<OrgLimits, StoreError>;
+    /// The per-key overrides of those of `ids` that have one.
+    fn key_limits(&self, ids: &[String]) -> Result<BTreeMap<String, Limit>, StoreError>;
+    /// Tiers and overrides at one revision: what the rate-limit renderings read.
+    fn rate_limit_policy(&self) -> Result<RateLimitPolicy, StoreError>;
 }

@@ -5,7 +5,7 @@
 //! process. A second connection, on its own thread, checkpoints the WAL once a second, so
 //! no request's commit pays for a checkpoint. The schema lives in `migrations/sqlite/`, applied on open (see [`migrate`]).
 //! Queries are in [`reads`], mutations in [`writes`] (providers: `provider_rows` and
-//! `providers`); this file owns the connection and the transaction boundary of each
+//! `providers`; rate limits: `tiers`); this file owns the connection and the transaction boundary of each
 //! mutation.
 
 mod cursor;
@@ -14,8 +14,10 @@ mod provider_rows;
 mod providers;
 mod reads;
 mod rows;
+mod tiers;
 mod writes;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, MutexGuard};
@@ -25,8 +27,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::{
     Actor, AuditEvent, Change, Digest, JwksFailure, JwksFetched, JwksSaved, JwksStatus, KeyPatch,
-    KeyRecord, ListQuery, NewKey, OrgScope, Page, Provider, ProviderChange, ProviderPatch,
-    ProviderRecord, ProviderState, Rotation, Secret, Store, StoreError, UnixSecs,
+    KeyRecord, Limit, ListQuery, NewKey, OrgLimits, OrgScope, Page, Provider, ProviderChange,
+    ProviderPatch, ProviderRecord, ProviderState, RateLimitPolicy, Rotation, Secret, Store,
+    StoreError, TierLimits, TierPut, TierRecord, UnixSecs,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -262,6 +265,55 @@ impl Store for SqliteStore {
     fn provider_snapshot(&self) -> Result<Vec<ProviderState>, StoreError> {
         let rows = provider_rows::all_live(&*self.lock()?)?;
         Ok(rows.into_iter().map(|row| row.into_state()).collect())
+    }
+
+    fn list_tiers(&self) -> Result<Vec<TierRecord>, StoreError> {
+        tiers::list_tiers(&*self.lock()?)
+    }
+
+    fn get_tier(&self, name: &str) -> Result<TierRecord, StoreError> {
+        tiers::get_tier(&*self.lock()?, name)
+    }
+
+    fn put_tier(
+        &self,
+        name: &str,
+        limits: &TierLimits,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<TierPut, StoreError> {
+        self.write(|conn| tiers::put_tier(conn, name, limits, actor, now))
+    }
+
+    fn delete_tier(
+        &self,
+        name: &str,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<TierRecord, StoreError> {
+        self.write(|conn| tiers::delete_tier(conn, name, actor, now))
+    }
+
+    fn org_limits(&self, org_id: &str) -> Result<OrgLimits, StoreError> {
+        tiers::org_limits(&*self.lock()?, org_id)
+    }
+
+    fn set_org_limit(
+        &self,
+        org_id: &str,
+        limit: Option<Limit>,
+        actor: &Actor,
+        now: UnixSecs,
+    ) -> Result<OrgLimits, StoreError> {
+        self.write(|conn| tiers::set_org_limit(conn, org_id, limit, actor, now))
+    }
+
+    fn key_limits(&self, ids: &[String]) -> Result<BTreeMap<String, Limit>, StoreError> {
+        tiers::key_limits(&*self.lock()?, ids)
+    }
+
+    fn rate_limit_policy(&self) -> Result<RateLimitPolicy, StoreError> {
+        tiers::policy(&*self.lock()?)
     }
 }
 

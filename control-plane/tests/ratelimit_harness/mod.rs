@@ -1,4 +1,4 @@
-//! Test harness for `portcullis ratelimit`: a real `redis-server` child on a free loopback
+//! Test harness for `portcullis ratelimit serve`: a real `redis-server` child on a free loopback
 //! port (persistence off, killed on drop, its log printed when a test fails), and requests
 //! built as Envoy's ratelimit filter sends them.
 

@@ -153,6 +153,22 @@ impl Server {
         created
     }
 
+    /// Creates or replaces tier `name` as the bootstrap admin with `limits` for all three
+    /// limits; returns the body.
+    pub async fn put_tier(&self, name: &str, limits: Value) -> Value {
+        let body = serde_json::json!({"per_ip": limits, "per_key": limits, "per_org": limits});
+        let (status, tier) = self
+            .send(
+                Method::PUT,
+                &format!("/v1/tiers/{name}"),
+                Some(ADMIN),
+                Some(body),
+            )
+            .await;
+        assert!(status.is_success(), "{status} {tier}");
+        tier
+    }
+
     /// The store revision, read from `/metrics`.
     pub async fn revision(&self) -> u64 {
         self.metric("portcullis_revision").await

@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_providers",
         include_str!("../../../migrations/sqlite/0002_providers.sql"),
     ),
+    (
+        "0003_ratelimit",
+        include_str!("../../../migrations/sqlite/0003_ratelimit.sql"),
+    ),
 ];
 
 /// Applies every migration the file has not seen yet; a no-op on an up-to-date file.
@@ -90,6 +94,54 @@ mod tests {
             .query_row("SELECT value FROM revision", [], |row| row.get(0))
             .expect("revision row");
         assert_eq!(value, 0);
+    }
+
+    #[test]
+    fn every_tier_name_keys_carried_before_tiers_becomes_a_tier_with_default_limits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir.path().join("db.sqlite"));
+        // A file as the build before rate-limit tiers left it.
+        for (version, (_, sql)) in (1_i64..).zip(&MIGRATIONS[..2]) {
+            conn.execute_batch(sql).expect("old migration");
+            conn.pragma_update(None, "user_version", version)
+                .expect("set version");
+        }
+        for (id, tier) in [
+            ("key_a", Some("gold")),
+            ("key_b", Some("gold")),
+            ("key_c", Some("Legacy_Tier")),
+            ("key_d", Some("default")),
+            ("key_e", None),
+        ] {
+            conn.execute(
+                "INSERT INTO keys (id, org_id, name, prefix, scopes, roles, tier, meta, \
+                 enabled, created_at, updated_at) \
+                 VALUES (?1, 'acme', 'n', 'sk_x', '[]', '[]', ?2, '{}', 1, 0, 0)",
+                rusqlite::params![id, tier],
+            )
+            .expect("old key");
+        }
+        apply(&mut conn).expect("migrate");
+        let mut stmt = conn
+            .prepare("SELECT name, per_ip, per_key, per_org FROM tiers ORDER BY name")
+            .expect("tiers");
+        let tiers: Vec<(String, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(Iterator::collect)
+            .expect("rows");
+        let names: Vec<&str> = tiers.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(names, ["Legacy_Tier", "default", "gold"]);
+        let default_limits =
+            |t: &(String, String, String, String)| (t.1.clone(), t.2.clone(), t.3.clone());
+        assert!(
+            tiers
+                .iter()
+                .all(|t| default_limits(t) == default_limits(&tiers[1]))
+        );
+        assert_eq!(
+            tiers[1].2, r#"{"requests_per_unit":120,"unit":"minute"}"#,
+            "default per-key limit"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_error;
 use super::provider_rows::{live, settings_json};
-use super::rows::to_revision;
+use super::rows::{insert_audit, next_revision, to_revision};
 use crate::store::{
     Actor, JwksFailure, JwksFetched, JwksSaved, Provider, ProviderPatch, ProviderRecord,
     StoreError, UnixSecs,
@@ -183,16 +183,6 @@ fn check_issuer_free(conn: &Connection, issuer: &str) -> Result<(), StoreError> 
     }
 }
 
-/// Takes the next revision (step 2 of the revision contract).
-fn next_revision(conn: &Connection) -> Result<i64, StoreError> {
-    conn.query_row(
-        "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value",
-        [],
-        |row| row.get(0),
-    )
-    .map_err(db_error)
-}
-
 /// Appends a provider's audit event: org `""` (providers are global), the provider's id
 /// in `key_id`.
 fn audit(
@@ -203,11 +193,5 @@ fn audit(
     revision: i64,
     now: UnixSecs,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO audit (at, actor, action, org_id, key_id, revision) \
-         VALUES (?1, ?2, ?3, '', ?4, ?5)",
-        params![now, actor.0, action, id, revision],
-    )
-    .map(|_| ())
-    .map_err(db_error)
+    insert_audit(conn, actor, action, ("", id), revision, now)
 }

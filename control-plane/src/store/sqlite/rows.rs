@@ -1,10 +1,10 @@
 //! Mapping between `keys` rows and [`KeyRecord`]: the column list, JSON columns, and the
 //! integer conversions SQLite needs.
 
-use rusqlite::{Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::db_error;
-use crate::store::{KeyRecord, StoreError, UnixSecs};
+use crate::store::{Actor, KeyRecord, StoreError, UnixSecs};
 
 /// The `keys` columns in the order [`read_key`] expects; prefix with `k.` when joined.
 pub(super) const KEY_COLUMNS: &str = "k.id, k.org_id, k.name, k.prefix, k.scopes, k.roles, \
@@ -139,4 +139,32 @@ fn json_columns(record: &KeyRecord) -> (String, String, String) {
 /// A stored revision as the `u64` the contract uses; revisions are never negative.
 pub(super) fn to_revision(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Database(format!("negative revision {value}")))
+}
+
+/// Takes the next revision (step 2 of the revision contract).
+pub(super) fn next_revision(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row(
+        "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(db_error)
+}
+
+/// Appends one audit event at `revision`.
+pub(super) fn insert_audit(
+    conn: &Connection,
+    actor: &Actor,
+    action: &str,
+    (org_id, key_id): (&str, &str),
+    revision: i64,
+    now: UnixSecs,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit (at, actor, action, org_id, key_id, revision) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![now, actor.0, action, org_id, key_id, revision],
+    )
+    .map(|_| ())
+    .map_err(db_error)
 }

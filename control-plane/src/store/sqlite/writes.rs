@@ -7,7 +7,8 @@ use rusqlite::{Connection, ErrorCode, ffi, params};
 
 use super::db_error;
 use super::reads::key_in_scope;
-use super::rows::{insert_key, to_revision, write_key};
+use super::rows::{insert_audit, insert_key, next_revision, to_revision, write_key};
+use super::tiers::write_key_limit;
 use crate::store::{
     Actor, Digest, KeyPatch, KeyRecord, NewKey, OrgScope, Rotation, StoreError, UnixSecs,
 };
@@ -67,6 +68,9 @@ pub(super) fn update_key(
     }
     record.updated_at = now;
     write_key(conn, &record)?;
+    if let Some(limit) = patch.rate_limit {
+        write_key_limit(conn, id, limit)?;
+    }
     // Secrets past their grace are dead already: sidecars need no new record for them.
     let digests = digests_of(conn, id, Some(now))?;
     commit_change(conn, &digests, actor, "key.update", &record, now)?;
@@ -175,13 +179,7 @@ fn commit_change(
     key: &KeyRecord,
     now: UnixSecs,
 ) -> Result<u64, StoreError> {
-    let revision: i64 = conn
-        .query_row(
-            "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(db_error)?;
+    let revision = next_revision(conn)?;
     let mut insert = conn
         .prepare_cached("INSERT INTO changes (revision, digest) VALUES (?1, ?2)")
         .map_err(db_error)?;
@@ -190,12 +188,7 @@ fn commit_change(
             .execute(params![revision, digest])
             .map_err(db_error)?;
     }
-    conn.execute(
-        "INSERT INTO audit (at, actor, action, org_id, key_id, revision) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now, actor.0, action, key.org_id, key.id, revision],
-    )
-    .map_err(db_error)?;
+    insert_audit(conn, actor, action, (&key.org_id, &key.id), revision, now)?;
     to_revision(revision)
 }
 
