@@ -1,6 +1,7 @@
 """The JWT rows' keys and tokens, minted at bench time by `mint_tokens.mjs` on the machine's
 Node.js (20 or later, nothing from npm): one key pair per algorithm, its public JWK set, and
-a file of tokens that differ only in `jti`.
+a file of tokens that differ only in `jti`, kept under target/bench/jwt/<alg>/ for the next
+runs of the day.
 
 A row with the same token on every request sends the first one. A row with distinct tokens
 sends them in order through `round_robin.lua`, enough of them that the run never comes back
@@ -8,10 +9,13 @@ to one (and if a run ever outpaced the estimate, the file starts over after far 
 distinct tokens than the filter's LRU cache holds, so even then no request can hit it).
 """
 
+import base64
 import json
 import math
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +25,11 @@ from envoy import BenchError
 ISSUER = "https://issuer.bench"
 AUDIENCE = "bench"
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
-# Long enough to outlast a whole bench run: an expired token would be refused, and both
-# caches drop an entry at its `exp`.
-TTL_SECS = 4 * 3600
+# Tokens live a day, and a later run reuses them while they have REUSE_MARGIN_SECS left
+# (far more than a bench run lasts: an expired token would be refused, and both caches drop
+# an entry at its `exp`). Minting ~100,000 RS256 tokens takes over a minute.
+TTL_SECS = 24 * 3600
+REUSE_MARGIN_SECS = 2 * 3600
 # The verified-token cache size the Portcullis rows configure: the filter's default
 # (DEFAULT_CAPACITY in filter/src/jwt/token_cache.rs), set explicitly so a change of default
 # does not silently change what the bench measures.
@@ -34,6 +40,7 @@ TOKEN_CACHE_SIZE = 1024
 PEAK_REQUESTS_PER_SEC = {"RS256": 16_000, "ES256": 4_000, "EdDSA": 16_000}
 # Whatever the estimate, far more distinct tokens than the cache holds.
 MIN_DISTINCT_TOKENS = 8 * TOKEN_CACHE_SIZE
+REPO_ROOT = Path(__file__).resolve().parent.parent
 MINT_SCRIPT = Path(__file__).resolve().parent / "mint_tokens.mjs"
 ROUND_ROBIN_SCRIPT = Path(__file__).resolve().parent / "round_robin.lua"
 _MIN_NODE_MAJOR = 20
@@ -54,6 +61,8 @@ class KeySet:
     # The first token's header and payload with the second's signature: well formed, from
     # the right issuer and key id, and refused only by the signature check.
     forged: str
+    # The tokens' `exp` (Unix seconds).
+    expires_at: int
 
 
 def distinct_tokens_needed(algorithm: str, warmup_secs: float, duration_secs: float) -> int:
@@ -90,34 +99,78 @@ def check_node() -> None:
         raise BenchError(f"the JWT rows need Node.js {_MIN_NODE_MAJOR} or later, got {found}")
 
 
-def mint(directory: Path, counts: dict[str, int]) -> dict[str, KeySet]:
-    """Key sets and `counts[alg]` tokens (at least two) per algorithm, written under
-    `directory`."""
-    counts = {alg: max(2, count) for alg, count in counts.items()}
+def prepare(directory: Path, counts: dict[str, int]) -> dict[str, KeySet]:
+    """Per algorithm, a key set and at least `counts[alg]` tokens (and two): the ones a
+    previous run left in `directory/<alg>` while they are enough and valid for a while yet,
+    else freshly minted there (into a temporary directory renamed into place, so an
+    interrupted mint leaves nothing half-written)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for alg, count in counts.items():
+        count = max(2, count)
+        home = directory / alg
+        reused = _reusable(home, alg, count)
+        if reused is not None:
+            print(f"  reusing {reused.count} {alg} token(s) from "
+                  f"{home.relative_to(REPO_ROOT)}, valid "
+                  f"{(reused.expires_at - time.time()) / 3600:.1f} h more", flush=True)
+            found[alg] = reused
+            continue
+        fresh = Path(tempfile.mkdtemp(prefix=f".{alg}-", dir=directory))
+        try:
+            _mint(fresh, alg, count)
+            shutil.rmtree(home, ignore_errors=True)
+            fresh.rename(home)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        found[alg] = _read(home, alg)
+    return found
+
+
+def _mint(directory: Path, algorithm: str, count: int) -> None:
     args = ["node", str(MINT_SCRIPT), "--out", str(directory), "--issuer", ISSUER,
-            "--audience", AUDIENCE, "--ttl-secs", str(TTL_SECS),
-            *(f"{alg}={count}" for alg, count in counts.items())]
+            "--audience", AUDIENCE, "--ttl-secs", str(TTL_SECS), f"{algorithm}={count}"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
-        raise BenchError(f"minting tokens failed (status {done.returncode}): "
+        raise BenchError(f"minting {algorithm} tokens failed (status {done.returncode}): "
                          f"{done.stderr.strip()}")
     for line in done.stdout.splitlines():
         print(f"  {line}", flush=True)
-    return {alg: _read(directory, alg, count) for alg, count in counts.items()}
 
 
-def _read(directory: Path, algorithm: str, count: int) -> KeySet:
-    tokens_file = directory / f"{algorithm}.tokens"
+def _reusable(home: Path, algorithm: str, count: int) -> KeySet | None:
+    """The key set in `home` if it holds `count` tokens for this issuer and audience that
+    stay valid for REUSE_MARGIN_SECS; None otherwise."""
+    if not (home / "tokens").is_file() or not (home / "jwks.json").is_file():
+        return None
+    try:
+        key_set = _read(home, algorithm)
+    except (OSError, ValueError, StopIteration, BenchError):
+        return None
+    claims = _claims(key_set.token)
+    fits = (claims.get("iss") == ISSUER and claims.get("aud") == AUDIENCE
+            and key_set.count >= count
+            and key_set.expires_at >= time.time() + REUSE_MARGIN_SECS)
+    return key_set if fits else None
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def _read(home: Path, algorithm: str) -> KeySet:
+    tokens_file = home / "tokens"
     with tokens_file.open() as lines:
         first, second = next(lines).strip(), next(lines).strip()
-    found = sum(1 for _ in tokens_file.open())
-    if found != count:
-        raise BenchError(f"{tokens_file}: expected {count} tokens, got {found}")
+    with tokens_file.open() as lines:
+        count = sum(1 for line in lines if line.strip())
     return KeySet(
         algorithm=algorithm,
-        jwks=json.loads((directory / f"{algorithm}.jwks.json").read_text()),
+        jwks=json.loads((home / "jwks.json").read_text()),
         tokens_file=tokens_file,
         count=count,
         token=first,
         forged=first.rsplit(".", 1)[0] + "." + second.rsplit(".", 1)[1],
+        expires_at=_claims(first)["exp"],
     )

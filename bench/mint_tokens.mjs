@@ -1,12 +1,11 @@
 // Mints the JWT bench's keys and tokens with nothing but Node's `node:crypto` (Node 20+):
-// for each algorithm asked for, a fresh key pair, its public JWK set (the key with `kid`,
-// `alg` and `use`) and N compact JWS tokens that differ only in `jti`, one per line.
+// for one algorithm, a fresh key pair, its public JWK set (the key with `kid`, `alg` and
+// `use`) and N compact JWS tokens that differ only in `jti`, one per line.
 //
-//   node bench/mint_tokens.mjs --out DIR --issuer ISS --audience AUD --ttl-secs 7200 \
-//        RS256=90000 ES256=12000 EdDSA=80000
+//   node bench/mint_tokens.mjs --out DIR --issuer ISS --audience AUD --ttl-secs 86400 RS256=90000
 //
-// writes DIR/<alg>.jwks.json and DIR/<alg>.tokens. RSA signing costs about a millisecond a
-// token, so the tokens are signed by one worker thread per CPU, each a contiguous range.
+// writes DIR/jwks.json and DIR/tokens. RSA signing costs about a millisecond a token, so the
+// tokens are signed by one worker thread per CPU, each a contiguous range.
 
 import { generateKeyPairSync, createPrivateKey, sign } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -53,7 +52,7 @@ function mintRange({ pem, alg, kid, issuer, audience, issuedAt, expiresAt, from,
 }
 
 function parseArgs(argv) {
-  const options = { counts: {} };
+  const options = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg.startsWith("--")) {
@@ -64,11 +63,13 @@ function parseArgs(argv) {
     if (!(alg in ALGORITHMS) || !(Number(count) >= 1)) {
       throw new Error(`expected ALG=COUNT with ALG one of ${Object.keys(ALGORITHMS)}, got ${arg}`);
     }
-    options.counts[alg] = Number(count);
+    options.alg = alg;
+    options.count = Number(count);
   }
   for (const required of ["out", "issuer", "audience", "ttl-secs"]) {
     if (options[required] === undefined) throw new Error(`--${required} is required`);
   }
+  if (options.alg === undefined) throw new Error("expected ALG=COUNT, got none");
   return options;
 }
 
@@ -86,29 +87,27 @@ async function mintInParallel(job, count, threads) {
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const { out, issuer, audience, alg, count, ...rest } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
   const issuedAt = Math.floor(Date.now() / 1000);
   const threads = Math.max(1, availableParallelism());
-  for (const [alg, count] of Object.entries(options.counts)) {
-    const started = performance.now();
-    const { type, options: keyOptions } = ALGORITHMS[alg];
-    const { publicKey, privateKey } = generateKeyPairSync(type, keyOptions);
-    const kid = `bench-${alg.toLowerCase()}`;
-    const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg, use: "sig" };
-    writeFileSync(join(options.out, `${alg}.jwks.json`), JSON.stringify({ keys: [jwk] }));
-    const job = {
-      pem: privateKey.export({ format: "pem", type: "pkcs8" }),
-      alg,
-      kid,
-      issuer: options.issuer,
-      audience: options.audience,
-      issuedAt,
-      expiresAt: issuedAt + Number(options["ttl-secs"]),
-    };
-    writeFileSync(join(options.out, `${alg}.tokens`), await mintInParallel(job, count, threads));
-    const secs = (performance.now() - started) / 1000;
-    console.log(`minted ${count} ${alg} token(s) in ${secs.toFixed(1)}s on ${threads} thread(s)`);
-  }
+  const { type, options } = ALGORITHMS[alg];
+  const { publicKey, privateKey } = generateKeyPairSync(type, options);
+  const kid = `bench-${alg.toLowerCase()}`;
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg, use: "sig" };
+  writeFileSync(join(out, "jwks.json"), JSON.stringify({ keys: [jwk] }));
+  const job = {
+    pem: privateKey.export({ format: "pem", type: "pkcs8" }),
+    alg,
+    kid,
+    issuer,
+    audience,
+    issuedAt,
+    expiresAt: issuedAt + Number(rest["ttl-secs"]),
+  };
+  writeFileSync(join(out, "tokens"), await mintInParallel(job, count, threads));
+  const secs = (performance.now() - started) / 1000;
+  console.log(`minted ${count} ${alg} token(s) in ${secs.toFixed(1)}s on ${threads} thread(s)`);
 }
 
 if (isMainThread) {

@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -298,12 +297,10 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
             [c.jwt for c in chosen if c.jwt is not None], WARMUP_SECS, args.duration,
             (token_cache_memory.ALGORITHM, args.token_cache_secs) if wants_cache_memory else None)
         if counts:
-            print(f"  minting JWTs: {', '.join(f'{n} {alg}' for alg, n in counts.items())}",
+            print(f"  JWTs needed: {', '.join(f'{n} {alg}' for alg, n in counts.items())}",
                   flush=True)
             mint_started = time.monotonic()
-            directory = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="portcullis-bench-jwt-")))
-            key_sets = jwt_tokens.mint(directory, counts)
+            key_sets = jwt_tokens.prepare(OUT_DIR / "jwt", counts)
             mint_secs = time.monotonic() - mint_started
         plane, api_key = None, ""
         if any(c.syncer for c in needed):
@@ -357,7 +354,8 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
             "native_jwt_cache_size": jwt_configs.NATIVE_CACHE_SIZE,
             "keys": {"RS256": "RSA 2048, e=65537", "ES256": "P-256", "EdDSA": "Ed25519"},
             "tokens_minted": {alg: k.count for alg, k in key_sets.items()},
-            "mint_secs": mint_secs,
+            "tokens_expire_at": {alg: k.expires_at for alg, k in key_sets.items()},
+            "mint_or_reuse_secs": mint_secs,
             "simd_rustflags": simd_wasm.FLAG,
             "comparisons": comparisons,
             "token_cache_memory": cache_memory,
