@@ -33,14 +33,17 @@ FIGURES = ("requests_per_sec", "p99_micros", "cpu_micros_per_request", "rss_mib"
 
 
 def medians(runs: list[dict], names: list[str]) -> dict[str, dict[str, float]]:
-    """Median of each figure per configuration over all its rounds, in the order of `names`."""
-    return {
-        name: {
-            figure: statistics.median(run[figure] for run in runs if run["configuration"] == name)
-            for figure in FIGURES
-        }
-        for name in names
-    }
+    """Median of each figure per configuration over all its rounds, in the order of `names`,
+    with the spread of CPU per request over the rounds ((max - min) / median), which says how
+    far to trust a difference between two rows."""
+    summary = {}
+    for name in names:
+        mine = [run for run in runs if run["configuration"] == name]
+        row = {figure: statistics.median(run[figure] for run in mine) for figure in FIGURES}
+        cpu = [run["cpu_micros_per_request"] for run in mine]
+        row["cpu_spread"] = (max(cpu) - min(cpu)) / row["cpu_micros_per_request"]
+        summary[name] = row
+    return summary
 
 
 def ratios(summary: dict[str, dict[str, float]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -101,13 +104,15 @@ def render(summary: dict[str, dict[str, float]], descriptions: dict[str, str], r
     """The human-readable report: the table, the ratios and the latencies."""
     lines = [
         f"medians over {rounds} round(s); Envoy --concurrency 1, CPU is user+system of the "
-        "whole Envoy process",
+        "whole Envoy process; spread: (max - min) / median of CPU over the rounds",
         "",
-        f"{'configuration':<34} {'req/s':>9} {'p99 µs':>8} {'CPU µs/req':>11} {'RSS MiB':>8}",
+        f"{'configuration':<34} {'req/s':>9} {'p99 µs':>8} {'CPU µs/req':>11} {'spread':>7} "
+        f"{'RSS MiB':>8}",
     ]
     for name, row in summary.items():
         lines.append(f"{name:<34} {row['requests_per_sec']:>9.0f} {row['p99_micros']:>8.0f} "
-                     f"{row['cpu_micros_per_request']:>11.2f} {row['rss_mib']:>8.1f}")
+                     f"{row['cpu_micros_per_request']:>11.2f} {row['cpu_spread']:>6.0%} "
+                     f"{row['rss_mib']:>8.1f}")
     lines.append("")
     lines.extend(f"  {name}: {text}" for name, text in descriptions.items() if name in summary)
     found = ratios(summary)
