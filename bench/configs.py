@@ -1,4 +1,5 @@
-"""The five Envoy configurations `make bench` compares, as bootstrap dicts.
+"""The Envoy configurations `make bench` compares, as bootstrap dicts: the five API-key and
+static-token rows here, the JWT rows in `jwt_configs`.
 
 Every configuration is the same listener and the same `direct_response` route, so the only
 difference between two rows of the table is the HTTP filter in front of the router (and, for
@@ -8,6 +9,7 @@ Envoy reads natively), so the bench needs no YAML library.
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,20 @@ SYNCER_CONFIG = (
 
 
 @dataclass(frozen=True)
+class JwtLoad:
+    """What a JWT row needs: a key set minted at bench time (so its filter is built only
+    once the keys exist) and which of that key set's tokens the load sends."""
+
+    # RS256, ES256 or EdDSA: which minted key set and tokens.
+    algorithm: str
+    # True: every request carries a token not sent before (round robin over the minted
+    # tokens); False: every request carries the same token.
+    distinct_tokens: bool
+    # The HTTP filter entry, given the minted public JWK set (`{"keys": [...]}`).
+    filter_for: Callable[[dict], dict]
+
+
+@dataclass(frozen=True)
 class Configuration:
     """One row of the bench: a name, its HTTP filters, and what a request must prove."""
 
@@ -48,6 +64,10 @@ class Configuration:
     # The syncer bootstrap extension, for a configuration whose credentials are API keys
     # synced from the control-plane; None for every other row.
     syncer: dict | None = None
+    # For a JWT row, its key set and load; its filter follows `filters`.
+    jwt: JwtLoad | None = None
+    # Left out of a default run (picked by `--only`): rows that answer a narrower question.
+    opt_in: bool = False
 
 
 def _plugin(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
@@ -71,7 +91,7 @@ def _plugin(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | 
     return config
 
 
-def _wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
+def wasm_filter(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
                  env: dict[str, str]) -> dict:
     """An `envoy.filters.http.wasm` entry."""
     return {
@@ -120,17 +140,17 @@ def all_configurations(wasm_dir: Path) -> list[Configuration]:
         Configuration("no_filter", "router only", (), False, ()),
         Configuration(
             "wasm_floor", "empty proxy-wasm filter (the floor)",
-            (_wasm_filter("passthrough", "bench", "", floor, None, {}),), False, (floor,),
+            (wasm_filter("passthrough", "bench", "", floor, None, {}),), False, (floor,),
         ),
         Configuration(
             "portcullis_static_token", "Portcullis, static bearer token",
-            (_wasm_filter("portcullis", "portcullis", "portcullis", portcullis, PORTCULLIS_CONFIG,
+            (wasm_filter("portcullis", "portcullis", "portcullis", portcullis, PORTCULLIS_CONFIG,
                           {"PORTCULLIS_BENCH_TOKEN": TOKEN}),),
             True, (portcullis,),
         ),
         Configuration(
             "portcullis_api_key", "Portcullis, API key synced from the control-plane (10 keys)",
-            (_wasm_filter("portcullis", "portcullis", "portcullis", portcullis,
+            (wasm_filter("portcullis", "portcullis", "portcullis", portcullis,
                           PORTCULLIS_API_KEY_CONFIG, {}),),
             True, (portcullis,), _syncer(portcullis),
         ),
@@ -142,11 +162,11 @@ def all_configurations(wasm_dir: Path) -> list[Configuration]:
 
 
 def bootstrap(configuration: Configuration, control_plane_port: int = 0,
-              retention_secs: int | None = None) -> dict:
+              retention_secs: int | None = None, key_sets: dict[str, dict] | None = None) -> dict:
     """An Envoy bootstrap for `configuration`: admin and listener on loopback port 0, and
     for a syncing configuration the syncer and its cluster to the control-plane on
     `control_plane_port`, keeping revoked secrets `retention_secs` (the syncer's default
-    when None).
+    when None); a JWT row's filter trusts its algorithm's public JWK set in `key_sets`.
 
     Port 0 lets the kernel pick free ports with no race between choosing and binding; the
     runner reads the bound ports back from the admin address file and `/listeners`.
@@ -172,7 +192,7 @@ def bootstrap(configuration: Configuration, control_plane_port: int = 0,
                 }],
             }],
         },
-        "http_filters": [*configuration.filters, router],
+        "http_filters": [*configuration.filters, *_jwt_filter(configuration, key_sets), router],
     }
     config: dict = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
@@ -198,6 +218,16 @@ def bootstrap(configuration: Configuration, control_plane_port: int = 0,
         config["bootstrap_extensions"] = [syncer]
         config["static_resources"]["clusters"] = [_control_plane_cluster(control_plane_port)]
     return config
+
+
+def _jwt_filter(configuration: Configuration, key_sets: dict[str, dict] | None) -> list[dict]:
+    """A JWT row's filter for the key set minted for its algorithm; nothing for other rows."""
+    if configuration.jwt is None:
+        return []
+    algorithm = configuration.jwt.algorithm
+    if not key_sets or algorithm not in key_sets:
+        raise ValueError(f"{configuration.name} verifies {algorithm} tokens: its key set is needed")
+    return [configuration.jwt.filter_for(key_sets[algorithm])]
 
 
 def _control_plane_cluster(port: int) -> dict:

@@ -6,6 +6,7 @@ id so a leftover Envoy (or a developer's `make run`) cannot clash with its share
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,10 @@ class BenchError(Exception):
 _CLOCK_TICKS_PER_SEC = os.sysconf("SC_CLK_TCK")
 _START_DEADLINE_SECS = 60.0
 _STOP_DEADLINE_SECS = 10.0
+# The first line of a mapping in /proc/<pid>/smaps: range, permissions, offset, device,
+# inode, then the path (blank for anonymous memory).
+_SMAPS_HEADER = re.compile(r"^(?P<start>[0-9a-f]+)-(?P<end>[0-9a-f]+) (?P<perms>\S{4}) \S+ "
+                           r"\S+ \d+\s*(?P<path>.*)$")
 
 
 def version(binary: Path) -> str:
@@ -114,6 +119,29 @@ class Envoy:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         raise BenchError(f"no VmRSS line in /proc/{self.pid}/status")
+
+    def wasm_memory_kib(self) -> list[tuple[int, int]]:
+        """(size, resident) in KiB of each Wasm VM's linear memory, read from
+        /proc/<pid>/smaps: V8 reserves gigabytes of address space per memory (guard
+        regions) and makes only its current size accessible, so a memory is a read-write
+        anonymous mapping directly followed by an inaccessible one of at least 1 GiB. Empty
+        if no mapping looks like that (another runtime, or a V8 that lays memory out
+        differently)."""
+        mappings = []
+        for line in Path(f"/proc/{self.pid}/smaps").read_text().splitlines():
+            head = _SMAPS_HEADER.match(line)
+            if head:
+                start, end = int(head["start"], 16), int(head["end"], 16)
+                mappings.append({"start": start, "end": end, "perms": head["perms"],
+                                 "anonymous": not head["path"], "rss_kib": 0})
+            elif line.startswith("Rss:") and mappings:
+                mappings[-1]["rss_kib"] = int(line.split()[1])
+        return [
+            ((m["end"] - m["start"]) // 1024, m["rss_kib"])
+            for m, after in zip(mappings, mappings[1:])
+            if m["perms"] == "rw-p" and m["anonymous"] and after["perms"] == "---p"
+            and after["start"] == m["end"] and after["end"] - after["start"] >= 1 << 30
+        ]
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if Envoy is still there after the deadline."""

@@ -33,14 +33,17 @@ FIGURES = ("requests_per_sec", "p99_micros", "cpu_micros_per_request", "rss_mib"
 
 
 def medians(runs: list[dict], names: list[str]) -> dict[str, dict[str, float]]:
-    """Median of each figure per configuration over all its rounds, in the order of `names`."""
-    return {
-        name: {
-            figure: statistics.median(run[figure] for run in runs if run["configuration"] == name)
-            for figure in FIGURES
-        }
-        for name in names
-    }
+    """Median of each figure per configuration over all its rounds, in the order of `names`,
+    with the spread of CPU per request over the rounds ((max - min) / median), which says how
+    far to trust a difference between two rows."""
+    summary = {}
+    for name in names:
+        mine = [run for run in runs if run["configuration"] == name]
+        row = {figure: statistics.median(run[figure] for run in mine) for figure in FIGURES}
+        cpu = [run["cpu_micros_per_request"] for run in mine]
+        row["cpu_spread"] = (max(cpu) - min(cpu)) / row["cpu_micros_per_request"]
+        summary[name] = row
+    return summary
 
 
 def ratios(summary: dict[str, dict[str, float]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -97,17 +100,19 @@ def goals(found_ratios: dict, latency: dict) -> list[dict]:
 
 
 def render(summary: dict[str, dict[str, float]], descriptions: dict[str, str], rounds: int,
-           latency: dict, judged: list[dict]) -> str:
-    """The human-readable report: the table, the ratios, the latencies and the goal lines."""
+           latency: dict) -> str:
+    """The human-readable report: the table, the ratios and the latencies."""
     lines = [
         f"medians over {rounds} round(s); Envoy --concurrency 1, CPU is user+system of the "
-        "whole Envoy process",
+        "whole Envoy process; spread: (max - min) / median of CPU over the rounds",
         "",
-        f"{'configuration':<26} {'req/s':>9} {'p99 µs':>8} {'CPU µs/req':>11} {'RSS MiB':>8}",
+        f"{'configuration':<34} {'req/s':>9} {'p99 µs':>8} {'CPU µs/req':>11} {'spread':>7} "
+        f"{'RSS MiB':>8}",
     ]
     for name, row in summary.items():
-        lines.append(f"{name:<26} {row['requests_per_sec']:>9.0f} {row['p99_micros']:>8.0f} "
-                     f"{row['cpu_micros_per_request']:>11.2f} {row['rss_mib']:>8.1f}")
+        lines.append(f"{name:<34} {row['requests_per_sec']:>9.0f} {row['p99_micros']:>8.0f} "
+                     f"{row['cpu_micros_per_request']:>11.2f} {row['cpu_spread']:>6.0%} "
+                     f"{row['rss_mib']:>8.1f}")
     lines.append("")
     lines.extend(f"  {name}: {text}" for name, text in descriptions.items() if name in summary)
     found = ratios(summary)
@@ -134,14 +139,27 @@ def render(summary: dict[str, dict[str, float]], descriptions: dict[str, str], r
         if "revocation" in latency:
             lines.append(f"  ({latency['revocation']['refused_on_first_request']} revocation(s) "
                          "already refused on the first request after DELETE returned)")
-    if judged:
-        lines += ["", "goals:"]
-        for goal in judged:
-            verdict = "met " if goal["met"] else "MISS"
-            extra = (f" (req/s {goal['throughput_ratio']:.3f}x)"
-                     if "throughput_ratio" in goal else "")
-            unit = "x" if goal["judged_on"] != "p99_ms" else " ms"
-            lines.append(f"  {verdict} {goal['text']}: {goal['value']:.3f}{unit}{extra}")
+    return "\n".join(lines)
+
+
+def render_goals(judged: list[dict]) -> str:
+    """One line per goal: met or MISS on the figure it is judged on, with the req/s view
+    beside it (and that view's own verdict where the goal states one)."""
+    lines = ["", "goals:"] if judged else []
+    for goal in judged:
+        verdict = "met " if goal["met"] else "MISS"
+        unit = goal.get("unit", " ms" if goal["judged_on"] == "p99_ms" else "x")
+        extra = ""
+        if "throughput_ratio" in goal:
+            extra = f" (req/s {goal['throughput_ratio']:.3f}x"
+        elif "throughput_gap_micros" in goal:
+            extra = f" (by req/s {goal['throughput_gap_micros']:+.2f} µs"
+        if extra:
+            if "met_by_throughput" in goal:
+                extra += ", met" if goal["met_by_throughput"] else ", MISS"
+            extra += ")"
+        value = f"{goal['value']:+.2f}" if unit == " µs" else f"{goal['value']:.3f}"
+        lines.append(f"  {verdict} {goal['text']}: {value}{unit}{extra}")
     return "\n".join(lines)
 
 
