@@ -24,6 +24,7 @@
 
 mod backoff;
 pub mod config;
+pub mod kid_reports;
 mod outcome;
 
 use crate::host::Host;

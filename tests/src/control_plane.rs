@@ -30,6 +30,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct ControlPlane {
     process: Option<Process>,
     port: u16,
+    /// Extra environment of the process (settings such as `PORTCULLIS_JWKS_*`).
+    env: Vec<(String, String)>,
     /// Held for the database and the log; declared last so it outlives the process.
     dir: TempDir,
 }
@@ -45,11 +47,25 @@ impl ControlPlane {
         Self::start_on(ports::free())
     }
 
+    /// Starts a control-plane on a free port with a fresh database and the extra
+    /// environment `env`.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        Self::start_on_with_env(ports::free(), env)
+    }
+
     /// Starts a control-plane on `port` with a fresh database and waits until it is ready.
     pub fn start_on(port: u16) -> Self {
+        Self::start_on_with_env(port, &[])
+    }
+
+    fn start_on_with_env(port: u16, env: &[(&str, &str)]) -> Self {
         let mut plane = Self {
             process: None,
             port,
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
             dir: TempDir::new(),
         };
         plane.restart();
@@ -65,7 +81,8 @@ impl ControlPlane {
             .arg(self.dir.join("portcullis.db"))
             .env("PORTCULLIS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("PORTCULLIS_SYNC_TOKEN", SYNC_TOKEN)
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(name, value)| (name, value)));
         let log = self
             .dir
             .join(&format!("control-plane-{}.log", self.restarts()));

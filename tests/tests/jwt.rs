@@ -20,14 +20,15 @@ const SYNC_DEADLINE: Duration = Duration::from_secs(20);
 struct Stack {
     oidc: OidcProvider,
     envoy: Envoy,
-    _plane: ControlPlane,
-    _keys: TempDir,
+    plane: ControlPlane,
+    keys: TempDir,
 }
 
 fn start(ttl: Duration) -> Stack {
     let keys = TempDir::new();
     let oidc = OidcProvider::start(&keys.path().join("keys.json"), ttl);
-    let plane = ControlPlane::start();
+    // Refetch at most once a second for an unknown `kid`, so a rotation test is quick.
+    let plane = ControlPlane::start_with_env(&[("PORTCULLIS_JWKS_MIN_KID_REFRESH_SECS", "1")]);
     let provider = json!({"issuer": oidc.issuer(), "audiences": [API_AUDIENCE], "typ": "at+jwt"});
     let created = plane.call("POST", "/v1/providers", Some(&provider));
     assert_eq!(created.status, 201, "{created}");
@@ -43,8 +44,8 @@ fn start(ttl: Duration) -> Stack {
     Stack {
         oidc,
         envoy,
-        _plane: plane,
-        _keys: keys,
+        plane,
+        keys,
     }
 }
 
@@ -131,4 +132,71 @@ fn an_expired_token_is_refused_once_its_exp_and_the_leeway_pass() {
     assert!(matches!(first.status, 200 | 401 | 503), "{first}");
     let expired = wait_for_status(&stack.envoy, "/private", &token, 401);
     expired.assert_error(401, "unauthorized", "expired_credentials");
+}
+
+#[test]
+fn after_the_provider_rotates_its_keys_new_tokens_pass_and_old_ones_fail() {
+    let mut stack = start(Duration::from_secs(300));
+    let old = stack.oidc.token(Alg::Rs256, API_AUDIENCE, "read");
+    wait_for_status(&stack.envoy, "/private", &old, 200);
+    let old_kids = kids(&stack.oidc.jwks());
+    let scheduled = jwks_state(&stack.plane)["next_refresh_at"]
+        .as_i64()
+        .unwrap_or_default();
+
+    // A missing key file makes the provider generate new keys: same issuer, new `kid`s.
+    stack
+        .oidc
+        .restart(&stack.keys.path().join("rotated-keys.json"));
+    let new_kids = kids(&stack.oidc.jwks());
+    assert!(
+        new_kids.iter().all(|kid| !old_kids.contains(kid)),
+        "the provider kept a kid: {old_kids:?} → {new_kids:?}"
+    );
+    let new = stack.oidc.token(Alg::Rs256, API_AUDIENCE, "read");
+
+    // The filter meets an unknown `kid`, the syncer reports it, the control-plane refetches
+    // the key set at once (not at its next scheduled refresh) and syncs it to Envoy.
+    let allowed = wait_for_status(&stack.envoy, "/private", &new, 200);
+    assert_eq!(
+        allowed
+            .upstream_identity()
+            .get("x-auth-method")
+            .map(String::as_str),
+        Some("jwt")
+    );
+    let refused = stack.envoy.send(&Request::get("/private").bearer(&old));
+    refused.assert_error(401, "unauthorized", "invalid_credentials");
+
+    let fetched = jwks_state(&stack.plane);
+    let served = kids(&fetched["jwks"]);
+    assert!(
+        !served.is_empty() && served.iter().all(|kid| new_kids.contains(kid)),
+        "the control-plane holds the rotated keys: {fetched}"
+    );
+    assert!(
+        fetched["fetched_at"].as_i64().unwrap_or(i64::MAX) < scheduled,
+        "the refetch came from the unknown-kid report, before the scheduled one at {scheduled}: {fetched}"
+    );
+}
+
+/// `GET /v1/providers/{id}/jwks` of the stack's only provider.
+fn jwks_state(plane: &ControlPlane) -> serde_json::Value {
+    let providers = plane.call("GET", "/v1/providers", None).json();
+    let id = providers["items"][0]["id"].as_str().unwrap_or_default();
+    plane
+        .call("GET", &format!("/v1/providers/{id}/jwks"), None)
+        .json()
+}
+
+/// The `kid`s of a JWKS document.
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|key| key["kid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

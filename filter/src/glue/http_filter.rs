@@ -57,6 +57,9 @@ impl HttpContext for HttpFilter {
             .as_ref()
             .and_then(|jwt| jwt.try_borrow_mut().ok());
         let decision = decide(&shared.config, &request, &ProxyHost, jwt.as_deref_mut());
+        if let Some(report) = jwt.as_deref_mut().and_then(|jwt| jwt.take_unknown_kid()) {
+            shared.kid_queue.post(&report);
+        }
         shared.metrics.count(&decision);
         let label = decision.label();
         match decision {

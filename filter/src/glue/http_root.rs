@@ -2,6 +2,7 @@
 //! `on_configure` (which Envoy may call more than once) and hands it to each request.
 
 use super::http_filter::HttpFilter;
+use super::kid_queue::KidQueue;
 use super::proxy_host::{ProxyHost, log};
 use crate::config::{self, Config, Mode};
 use crate::jwt::jwks_cache::JwksCache;
@@ -20,6 +21,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// The worker's JWT verifier and token cache, when JWTs are enabled.
     pub jwt: Option<RefCell<JwksCache>>,
+    /// Where the JWT verifier's unknown `kid`s go to the syncer.
+    pub kid_queue: KidQueue,
 }
 
 impl Shared {
@@ -102,6 +105,7 @@ impl RootContext for HttpRoot {
             config,
             metrics,
             jwt,
+            kid_queue: KidQueue::new(),
         };
         shared.refresh_jwt();
         self.shared = Some(Rc::new(shared));

@@ -3,6 +3,7 @@
 
 mod http_filter;
 mod http_root;
+mod kid_queue;
 mod proxy_host;
 mod root;
 mod sync_root;

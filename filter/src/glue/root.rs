@@ -83,6 +83,12 @@ impl RootContext for Root {
         }
     }
 
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        if let Some(role) = self.role.as_mut() {
+            role.on_queue_ready(queue_id);
+        }
+    }
+
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // A request reaching a root that is not the HTTP filter's (a sync root_id in an HTTP
         // filter) is refused like one reaching an unconfigured filter: 503, no panic.

@@ -1,12 +1,16 @@
 //! The syncer's root context (root id `portcullis_sync`, a singleton bootstrap service on
 //! the main thread): sends the polls `Syncer` builds through the control-plane's cluster,
 //! hands it each reply, and waits the pauses it chooses. One poll is in flight at a time.
+//! It also registers the unknown-`kid` queue and posts what the workers queue to the
+//! control-plane; those calls' replies are not the poll's and are ignored.
 
 use super::proxy_host::{ProxyHost, log, logs_at};
 use crate::metrics::SyncMetrics;
+use crate::shared::UNKNOWN_KID_QUEUE;
 use crate::syncer::config::{self, ControlPlane};
+use crate::syncer::kid_reports::KidReports;
 use crate::syncer::{Next, Outcome, SWEEP_BUCKETS, Severity, Syncer, sidecar_name};
-use crate::wire::SIDECAR_HEADER;
+use crate::wire::{SIDECAR_HEADER, UNKNOWN_KID_PATH};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, RootContext};
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
@@ -28,7 +32,14 @@ struct Running {
     in_flight: Option<u32>,
     /// `portcullis.sync.revision` and `portcullis.sync.failures`.
     metrics: SyncMetrics,
+    /// The unknown-`kid` queue, if Envoy let us register it.
+    kid_queue: Option<u32>,
+    kid_reports: KidReports,
 }
+
+/// The most messages one wake-up takes off the unknown-`kid` queue; the rest wait for the
+/// next.
+const MAX_DEQUEUE: usize = 1024;
 
 impl SyncRoot {
     /// Sends the next poll; a request Envoy refuses to send is a failure like any other.
@@ -57,6 +68,56 @@ impl SyncRoot {
                 let detail = format!("{status:?} for cluster {:?}", run.plane.cluster);
                 let outcome = run.syncer.on_dispatch_error(detail);
                 self.follow(&outcome);
+            }
+        }
+    }
+
+    /// Posts the unknown `kid`s the workers queued to the control-plane.
+    fn report_kids(&mut self, queue_id: u32) {
+        let Some(run) = self.running.as_mut() else {
+            return;
+        };
+        if run.kid_queue != Some(queue_id) {
+            return;
+        }
+        for _ in 0..MAX_DEQUEUE {
+            match hostcalls::dequeue_shared_queue(queue_id) {
+                Ok(Some(message)) => run.kid_reports.push(&message),
+                _ => break,
+            }
+        }
+        let dropped = run.kid_reports.take_dropped();
+        if dropped > 0 {
+            log(
+                LogLevel::Warn,
+                &format!("sync: {dropped} unknown kid report(s) dropped (unreadable or too many)"),
+            );
+        }
+        let authorization = format!("Bearer {}", run.plane.token);
+        for body in run.kid_reports.take_bodies() {
+            let headers = vec![
+                (":method", "POST"),
+                (":path", UNKNOWN_KID_PATH),
+                (":authority", run.plane.authority.as_str()),
+                ("authorization", authorization.as_str()),
+                ("content-type", "application/json"),
+                (SIDECAR_HEADER, run.sidecar.as_str()),
+            ];
+            match hostcalls::dispatch_http_call(
+                &run.plane.cluster,
+                headers,
+                Some(body.as_bytes()),
+                vec![],
+                run.plane.timeout,
+            ) {
+                Ok(_) => log(
+                    LogLevel::Info,
+                    &format!("sync: reported unknown kid {body}"),
+                ),
+                Err(status) => log(
+                    LogLevel::Warn,
+                    &format!("sync: unknown kid {body} not reported: {status:?}"),
+                ),
             }
         }
     }
@@ -174,6 +235,13 @@ impl RootContext for SyncRoot {
             .and_then(|id| String::from_utf8(id).ok())
             .unwrap_or_default();
         let sidecar = sidecar_name(&node);
+        let kid_queue = hostcalls::register_shared_queue(UNKNOWN_KID_QUEUE).ok();
+        if kid_queue.is_none() {
+            log(
+                LogLevel::Warn,
+                "sync: cannot register the unknown kid queue; new signing keys wait for the next scheduled JWKS refresh",
+            );
+        }
         log(
             LogLevel::Info,
             &format!(
@@ -188,10 +256,16 @@ impl RootContext for SyncRoot {
             sidecar,
             in_flight: None,
             metrics,
+            kid_queue,
+            kid_reports: KidReports::default(),
         });
         // The first sync need not wait for a tick: Envoy 1.40 dispatches from on_configure.
         self.poll();
         true
+    }
+
+    fn on_queue_ready(&mut self, queue_id: u32) {
+        self.report_kids(queue_id);
     }
 
     fn on_tick(&mut self) {
