@@ -131,13 +131,24 @@ impl FailureLimit {
         let entry = table.get(client)?;
         let now = host.now();
         let window = self.window(now);
-        let counted = (entry.count_in(window) >= self.requests_per_unit).then(|| window.end());
-        let until = counted.into_iter().chain([entry.blocked_until]).max()?;
-        (until > now).then(|| Blocked {
+        let local = (entry.count_in(window) >= self.requests_per_unit).then(|| Blocked {
             limit: self.requests_per_unit,
             window_secs: self.window_secs,
-            retry_after_secs: until - now,
-        })
+            retry_after_secs: window.end() - now,
+        });
+        let (limit, per_secs) = entry.blocked_limit;
+        let global = (entry.blocked_until > now).then(|| Blocked {
+            limit,
+            window_secs: i64::from(per_secs),
+            retry_after_secs: entry.blocked_until - now,
+        });
+        // The block that lasts longer is the one the client must wait out.
+        match (local, global) {
+            (Some(local), Some(global)) if global.retry_after_secs > local.retry_after_secs => {
+                Some(global)
+            }
+            (local, global) => local.or(global),
+        }
     }
 
     /// Counts one failed credential of `client`; returns its count in the current window.
@@ -183,8 +194,9 @@ impl FailureLimit {
             .unwrap_or_else(|| Window::at(now, window_secs).end() - now)
             .max(1);
         let until = now.saturating_add(retry_after_secs);
+        let reported = (limit, u32::try_from(window_secs).unwrap_or(u32::MAX));
         let recorded = update(host, client, |table| {
-            table.block(client, window, now, self.requests_per_unit, until);
+            table.block(client, window, now, self.requests_per_unit, until, reported);
         });
         RlsVerdict::OverLimit {
             blocked: Blocked {

@@ -3,8 +3,8 @@
 //! the time until which it is blocked.
 //!
 //! Encoding: `[version]` then per entry: client (16 bytes, [`Client::to_bytes`]), window
-//! start (i64), count (u32), blocked-until (i64; 0 when not blocked), integers
-//! little-endian. Bytes that do not follow it read as [`Unreadable`]; the caller then starts
+//! start (i64), count (u32), blocked-until (i64; 0 when not blocked), and the limit the
+//! block enforces (requests (u32) per window seconds (u32)), integers little-endian. Bytes that do not follow it read as [`Unreadable`]; the caller then starts
 //! the bucket afresh (only Portcullis writes these entries, so that means a version change).
 
 use super::client::Client;
@@ -12,7 +12,7 @@ use super::client::Client;
 /// Encoding version.
 const VERSION: u8 = 1;
 /// Bytes per entry.
-const ENTRY_LEN: usize = 16 + 8 + 4 + 8;
+const ENTRY_LEN: usize = 16 + 8 + 4 + 8 + 4 + 4;
 /// Clients one bucket remembers; more evict (see [`Table::slot`]).
 pub const MAX_ENTRIES: usize = 8;
 
@@ -57,6 +57,9 @@ pub struct Entry {
     pub count: u32,
     /// Unix seconds until which the client is refused whatever it presents (0: not blocked).
     pub blocked_until: i64,
+    /// The limit that block enforces, as the rate-limit service reported it: requests per
+    /// window seconds.
+    pub blocked_limit: (u32, u32),
 }
 
 impl Entry {
@@ -97,12 +100,15 @@ impl Table {
                 let (client, rest) = raw.split_first_chunk::<16>()?;
                 let (window_start, rest) = rest.split_first_chunk::<8>()?;
                 let (count, rest) = rest.split_first_chunk::<4>()?;
-                let blocked_until = rest.first_chunk::<8>()?;
+                let (blocked_until, rest) = rest.split_first_chunk::<8>()?;
+                let (requests, rest) = rest.split_first_chunk::<4>()?;
+                let per_secs = rest.first_chunk::<4>()?;
                 Some(Entry {
                     client: Client::from_bytes(*client),
                     window_start: i64::from_le_bytes(*window_start),
                     count: u32::from_le_bytes(*count),
                     blocked_until: i64::from_le_bytes(*blocked_until),
+                    blocked_limit: (u32::from_le_bytes(*requests), u32::from_le_bytes(*per_secs)),
                 })
             })
             .collect::<Option<Vec<Entry>>>()
@@ -119,6 +125,8 @@ impl Table {
             out.extend_from_slice(&entry.window_start.to_le_bytes());
             out.extend_from_slice(&entry.count.to_le_bytes());
             out.extend_from_slice(&entry.blocked_until.to_le_bytes());
+            out.extend_from_slice(&entry.blocked_limit.0.to_le_bytes());
+            out.extend_from_slice(&entry.blocked_limit.1.to_le_bytes());
         }
         out
     }
@@ -145,10 +153,22 @@ impl Table {
         })
     }
 
-    /// Refuses `client` until `until` (a later block already recorded is kept).
-    pub fn block(&mut self, client: Client, window: Window, now: i64, limit: u32, until: i64) {
+    /// Refuses `client` until `until`, reporting `blocked_limit` (requests per window
+    /// seconds); a later block already recorded is kept.
+    pub fn block(
+        &mut self,
+        client: Client,
+        window: Window,
+        now: i64,
+        limit: u32,
+        until: i64,
+        blocked_limit: (u32, u32),
+    ) {
         self.update(client, window, now, limit, |entry| {
-            entry.blocked_until = entry.blocked_until.max(until);
+            if until > entry.blocked_until {
+                entry.blocked_until = until;
+                entry.blocked_limit = blocked_limit;
+            }
         });
     }
 
@@ -189,6 +209,7 @@ impl Table {
                     window_start: window.start,
                     count: 0,
                     blocked_until: 0,
+                    blocked_limit: (0, 0),
                 }
             }
         };

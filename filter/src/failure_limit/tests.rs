@@ -149,13 +149,29 @@ fn over_limit_from_the_service_blocks_the_client_here_for_the_reset_it_gives() {
             retry_after_secs: 1_234
         }
     );
-    let here = limit.blocked(&host, a).unwrap();
     assert_eq!(
-        here.retry_after_secs, 1_234,
-        "beyond this Envoy's own window"
+        limit.blocked(&host, a),
+        Some(blocked),
+        "with the service's limit, beyond this Envoy's own window"
     );
     host.set_now(T0 + 10 + 1_234);
     assert_eq!(limit.blocked(&host, a), None);
+}
+
+#[test]
+fn of_a_local_and_a_global_block_the_longer_one_is_reported() {
+    let host = host_at(T0 + 10);
+    let (limit, a) = (limit(1), client("10.0.0.1"));
+    limit.record_answer(&host, a, 0, &rls::tests::over_limit(5, 2, 20));
+    limit.record_failure(&host, a).unwrap();
+    let local = limit.blocked(&host, a).unwrap();
+    assert_eq!((local.limit, local.retry_after_secs), (1, 50));
+    limit.record_answer(&host, a, 0, &rls::tests::over_limit(5, 3, 500));
+    let global = limit.blocked(&host, a).unwrap();
+    assert_eq!(
+        (global.limit, global.window_secs, global.retry_after_secs),
+        (5, 3_600, 500)
+    );
 }
 
 #[test]

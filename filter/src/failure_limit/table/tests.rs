@@ -48,7 +48,7 @@ fn a_table_round_trips_through_its_bytes() {
     let mut table = Table::default();
     table.count_failure(client("10.0.0.1"), minute(T0), T0, 60);
     table.count_failure(client("2001:db8::1"), minute(T0), T0, 60);
-    table.block(client("10.0.0.2"), minute(T0), T0, 60, T0 + 45);
+    table.block(client("10.0.0.2"), minute(T0), T0, 60, T0 + 45, (5, 3_600));
     let bytes = table.encode();
     assert_eq!(bytes.len(), 1 + 3 * ENTRY_LEN);
     assert_eq!(Table::decode(&bytes), Ok(table));
@@ -107,7 +107,7 @@ fn a_write_drops_the_entries_of_past_windows_but_keeps_live_blocks() {
     let old = client("10.0.0.100");
     let blocked = client("10.0.0.101");
     table.count_failure(old, minute(T0), T0, 60);
-    table.block(blocked, minute(T0), T0, 60, T0 + 600);
+    table.block(blocked, minute(T0), T0, 60, T0 + 600, (5, 3_600));
     table.count_failure(client("10.0.0.1"), minute(T0 + 60), T0 + 60, 60);
     assert!(
         table.get(old).is_none(),
@@ -126,7 +126,7 @@ fn a_full_bucket_forgets_the_client_with_fewest_failures_and_keeps_blocked_ones(
     for _ in 0..59 {
         table.count_failure(near, window, T0, 60);
     }
-    table.block(blocked, window, T0, 60, T0 + 600);
+    table.block(blocked, window, T0, 60, T0 + 600, (5, 3_600));
     for i in 0..MAX_ENTRIES - 2 {
         let c = client(&format!("10.0.1.{i}"));
         for _ in 0..=i {
@@ -146,8 +146,9 @@ fn a_full_bucket_forgets_the_client_with_fewest_failures_and_keeps_blocked_ones(
 fn a_block_outlives_its_window_and_is_never_shortened() {
     let mut table = Table::default();
     let c = client("10.0.0.1");
-    table.block(c, minute(T0), T0, 60, T0 + 3_600);
-    table.block(c, minute(T0), T0, 60, T0 + 10);
+    table.block(c, minute(T0), T0, 60, T0 + 3_600, (5, 3_600));
+    table.block(c, minute(T0), T0, 60, T0 + 10, (1, 1));
     table.count_failure(client("10.0.0.2"), minute(T0 + 120), T0 + 120, 60);
     assert_eq!(table.get(c).unwrap().blocked_until, T0 + 3_600);
+    assert_eq!(table.get(c).unwrap().blocked_limit, (5, 3_600));
 }
