@@ -36,7 +36,7 @@ fn guess(i: u32) -> String {
 }
 
 #[test]
-fn a_flood_of_bad_keys_is_cut_off_and_then_the_same_addresss_valid_key_gets_429() {
+fn a_flood_of_bad_keys_is_cut_off_and_then_a_valid_key_from_that_address_gets_429() {
     make_room();
     let plane = ControlPlane::start();
     let mut config = fixtures::with_api_keys(fixtures::routes());
