@@ -5,6 +5,7 @@
 //! actual values, and a secret's value never appears in a message.
 
 use crate::credentials;
+use crate::failure_limit::FailureLimit;
 use crate::identity::{Identity, Method};
 use crate::policy::Policy;
 use crate::static_token::{self, StaticTokens, TokenDigest};
@@ -37,6 +38,8 @@ pub struct Config {
     pub whoami_path: Option<String>,
     /// The route rules.
     pub policy: Policy,
+    /// Brute-force protection: failed credentials limited per client; `None` when off.
+    pub failure_limit: Option<FailureLimit>,
 }
 
 /// How requests on non-public routes are authenticated.
@@ -54,10 +57,10 @@ pub enum Mode {
 }
 
 impl Config {
-    /// Whether deciding needs the downstream address (only zero-auth does), so the glue
-    /// skips that host call otherwise.
+    /// Whether deciding needs the downstream address (zero-auth and the failure limit do),
+    /// so the glue skips that host call otherwise.
     pub fn needs_peer(&self) -> bool {
-        matches!(self.mode, Mode::ZeroAuth { .. })
+        matches!(self.mode, Mode::ZeroAuth { .. }) || self.failure_limit.is_some()
     }
 }
 
@@ -91,6 +94,8 @@ struct PluginConfig {
     whoami_path: Option<String>,
     #[serde(default)]
     routes: Vec<RouteConfig>,
+    #[serde(default)]
+    failure_limit: failure_limit::FailureLimitConfig,
 }
 
 #[derive(Deserialize, Default)]
@@ -204,6 +209,7 @@ pub fn parse(
         .enumerate()
         .filter_map(|(i, r)| route(r, &format!("routes[{i}]"), &mut problems))
         .collect();
+    let failure_limit = failure_limit::failure_limit(&input.failure_limit, &mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
     }
@@ -216,6 +222,7 @@ pub fn parse(
         jwt,
         whoami_path: input.whoami_path,
         policy: Policy::new(routes),
+        failure_limit,
     })
 }
 
@@ -369,6 +376,7 @@ fn label(value: &str, path: &str, problems: &mut Problems) {
     }
 }
 
+mod failure_limit;
 mod jwt;
 mod routes;
 #[cfg(test)]

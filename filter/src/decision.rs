@@ -7,6 +7,7 @@
 use crate::api_key::{self, KeyRejection};
 use crate::config::{Config, Mode};
 use crate::credentials::{self, ExtractError, Sources};
+use crate::failure_limit::{Blocked, Client};
 use crate::host::Host;
 use crate::identity::Identity;
 use crate::jwt::jwks_cache::JwksCache;
@@ -37,11 +38,13 @@ pub enum Code {
     InsufficientScope,
     /// 403: the credential's role is not allowed on the route.
     Forbidden,
+    /// 429: too many failed credentials from this client (brute-force protection).
+    RateLimited,
 }
 
 impl Code {
     /// Every code, for registering counters.
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::InvalidRequest,
         Code::MissingCredentials,
         Code::InvalidCredentials,
@@ -51,6 +54,7 @@ impl Code {
         Code::UntrustedNetwork,
         Code::InsufficientScope,
         Code::Forbidden,
+        Code::RateLimited,
     ];
 
     /// The code as it appears in replies, counters and logs.
@@ -65,6 +69,7 @@ impl Code {
             Code::UntrustedNetwork => "untrusted_network",
             Code::InsufficientScope => "insufficient_scope",
             Code::Forbidden => "forbidden",
+            Code::RateLimited => "rate_limited",
         }
     }
 }
@@ -96,6 +101,12 @@ pub enum Denial {
     /// The identity does not meet the route's requirement.
     #[error(transparent)]
     Unmet(#[from] Unmet),
+    /// The client failed too many credentials in this window; nothing it presents is checked.
+    #[error(
+        "the client reached {} failed credentials per {}s; refused for {}s",
+        .0.limit, .0.window_secs, .0.retry_after_secs
+    )]
+    RateLimited(Blocked),
 }
 
 impl Denial {
@@ -113,6 +124,7 @@ impl Denial {
             Denial::Jwt(rejection) => rejection.code(),
             Denial::Unmet(Unmet::Scopes { .. }) => Code::InsufficientScope,
             Denial::Unmet(Unmet::Role { .. }) => Code::Forbidden,
+            Denial::RateLimited(_) => Code::RateLimited,
         }
     }
 }
@@ -164,7 +176,7 @@ pub struct Request<'h> {
     pub path: &'h str,
     /// Every request header (client `x-auth-*` headers already removed or ignored).
     pub headers: &'h [(String, Vec<u8>)],
-    /// The downstream peer, when the mode needs it ([`Config::needs_peer`]).
+    /// The downstream peer, when the configuration needs it ([`Config::needs_peer`]).
     pub peer: Option<IpAddr>,
 }
 
@@ -188,8 +200,9 @@ impl<'h> Request<'h> {
     }
 }
 
-/// Decides `request` under `config`; `host` gives API-key records and the time, `jwt` the
-/// worker's JWT verifier when JWTs are enabled.
+/// Decides `request` under `config`; `host` gives API-key records, failure counts and the
+/// time, `jwt` the worker's JWT verifier when JWTs are enabled. Counting a failure is the
+/// caller's next step ([`crate::failure_limit::counts`]): deciding only reads.
 pub fn decide<'c>(
     config: &'c Config,
     request: &Request<'_>,
@@ -225,6 +238,12 @@ pub fn decide<'c>(
         Ok(None) => return Decision::Denied(Denial::MissingCredentials),
         Err(malformed) => return Decision::Denied(malformed.into()),
     };
+    // Before any verification: a blocked client learns nothing, and costs no signature check.
+    if let (Some(limit), Some(peer)) = (&config.failure_limit, request.peer)
+        && let Some(blocked) = limit.blocked(host, Client::of(peer))
+    {
+        return Decision::Denied(Denial::RateLimited(blocked));
+    }
     let token = credential.token;
     let identity = if config.api_keys && token.starts_with(api_key::PREFIX) {
         match api_key::verify(token, host) {
@@ -262,6 +281,8 @@ fn is_jwt(token: &str) -> bool {
     token.bytes().filter(|&b| b == b'.').count() == 2
 }
 
+#[cfg(test)]
+mod failure_limit_tests;
 #[cfg(test)]
 mod jwt_tests;
 #[cfg(test)]

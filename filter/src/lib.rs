@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod config;
 pub mod credentials;
 pub mod decision;
+pub mod failure_limit;
 pub mod host;
 pub mod identity;
 pub mod jwt;

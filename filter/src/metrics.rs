@@ -5,7 +5,7 @@
 //! the VM; the root context hands the totals to Envoy once a second ([`Metrics::flush`]),
 //! because a host call per request costs more than the rest of a static-token check.
 
-use crate::decision::{Code, Decision};
+use crate::decision::{Code, Decision, Denial};
 use crate::host::{CounterId, GaugeId, Host, HostError};
 use crate::syncer::{Outcome, Stage};
 use std::cell::Cell;
@@ -16,6 +16,14 @@ pub const ALLOWED: &str = "portcullis.allowed";
 pub const PUBLIC: &str = "portcullis.public";
 /// Prefix of the per-code denial counters: `portcullis.denied.<code>`.
 pub const DENIED_PREFIX: &str = "portcullis.denied.";
+/// Failed credentials counted against their client (brute-force protection).
+pub const FAILURES_COUNTED: &str = "portcullis.failure_limit.counted";
+/// Failed credentials whose count was lost: other workers kept winning the table's
+/// compare-and-swap, or Envoy refused the write. Each one loosens the limit by one.
+pub const FAILURES_LOST: &str = "portcullis.failure_limit.lost";
+/// Calls to the rate-limit service that brought no answer (refused, failed, timed out or
+/// unreadable); the failure was still counted locally.
+pub const RLS_ERRORS: &str = "portcullis.failure_limit.rls_errors";
 /// The revision of the last complete state the syncer applied (a gauge).
 pub const SYNC_REVISION: &str = "portcullis.sync.revision";
 /// Polls of the control-plane that failed (a counter): the last good state kept serving.
@@ -57,6 +65,9 @@ pub struct Metrics {
     public: Counter,
     /// In the order of [`Code::ALL`].
     denied: Vec<Counter>,
+    failures_counted: Counter,
+    failures_lost: Counter,
+    rls_errors: Counter,
 }
 
 impl Metrics {
@@ -70,32 +81,55 @@ impl Metrics {
             allowed: Counter::define(host, ALLOWED)?,
             public: Counter::define(host, PUBLIC)?,
             denied,
+            failures_counted: Counter::define(host, FAILURES_COUNTED)?,
+            failures_lost: Counter::define(host, FAILURES_LOST)?,
+            rls_errors: Counter::define(host, RLS_ERRORS)?,
         })
     }
 
     /// Counts one decision (in the VM; see [`Metrics::flush`]).
     pub fn count(&self, decision: &Decision<'_>) {
-        let counter = match decision {
-            Decision::Public => Some(&self.public),
+        match decision {
+            Decision::Public => self.public.bump(),
             Decision::Anonymous | Decision::Allowed { .. } | Decision::Whoami { .. } => {
-                Some(&self.allowed)
+                self.allowed.bump();
             }
-            Decision::Denied(denial) => {
-                let code = denial.code();
-                let index = Code::ALL.iter().position(|c| *c == code);
-                index.and_then(|i| self.denied.get(i))
-            }
-        };
-        if let Some(counter) = counter {
+            Decision::Denied(denial) => self.count_denial(denial),
+        }
+    }
+
+    /// Counts one denial under its code.
+    pub fn count_denial(&self, denial: &Denial) {
+        let code = denial.code();
+        let index = Code::ALL.iter().position(|c| *c == code);
+        if let Some(counter) = index.and_then(|i| self.denied.get(i)) {
             counter.bump();
         }
+    }
+
+    /// Counts a failed credential: recorded against its client, or lost.
+    pub fn count_failure(&self, recorded: bool) {
+        if recorded {
+            self.failures_counted.bump();
+        } else {
+            self.failures_lost.bump();
+        }
+    }
+
+    /// Counts a call to the rate-limit service that brought no answer.
+    pub fn count_rls_error(&self) {
+        self.rls_errors.bump();
     }
 
     /// Hands every pending count to the host.
     pub fn flush(&self, host: &impl Host) {
         self.allowed.flush(host);
         self.public.flush(host);
-        for counter in &self.denied {
+        for counter in self.denied.iter().chain([
+            &self.failures_counted,
+            &self.failures_lost,
+            &self.rls_errors,
+        ]) {
             counter.flush(host);
         }
     }
@@ -132,7 +166,6 @@ impl SyncMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::Denial;
     use crate::host::fake::FakeHost;
 
     #[test]
@@ -185,6 +218,20 @@ mod tests {
         sync.record(&host, &failed);
         sync.record(&host, &failed);
         assert_eq!(host.counter("portcullis.sync.failures"), 2);
+    }
+
+    #[test]
+    fn failures_counted_lost_and_rls_errors_have_their_own_counters() {
+        let host = FakeHost::default();
+        let metrics = Metrics::define(&host).unwrap();
+        metrics.count_failure(true);
+        metrics.count_failure(true);
+        metrics.count_failure(false);
+        metrics.count_rls_error();
+        metrics.flush(&host);
+        assert_eq!(host.counter("portcullis.failure_limit.counted"), 2);
+        assert_eq!(host.counter("portcullis.failure_limit.lost"), 1);
+        assert_eq!(host.counter("portcullis.failure_limit.rls_errors"), 1);
     }
 
     #[test]

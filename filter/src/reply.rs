@@ -2,7 +2,9 @@
 //!
 //! 401 and 400 carry `WWW-Authenticate: Bearer` with the RFC 6750 §3 error attribute; a 403
 //! for missing scopes carries `insufficient_scope` and the `scope` needed. Bodies share one
-//! shape, `{"error", "code", "message", "retryable"}`, and never echo a credential.
+//! shape, `{"error", "code", "message", "retryable"}`, and never echo a credential. A 429
+//! for too many failed credentials carries `retry-after` and the `x-ratelimit-*` headers the
+//! rate-limit service writes (draft-polli-ratelimit-headers-03).
 
 use crate::api_key::KeyRejection;
 use crate::decision::{Code, Denial};
@@ -41,6 +43,7 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
         | Code::UntrustedNetwork => (401, "unauthorized"),
         Code::InsufficientScope | Code::Forbidden => (403, "forbidden"),
         Code::NotReady => (503, "unavailable"),
+        Code::RateLimited => (429, "too_many_requests"),
     };
     let message = match denial {
         Denial::MissingCredentials => {
@@ -65,13 +68,17 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
             Code::NotReady => "token signing keys are not loaded yet; retry shortly".to_owned(),
             _ => "the presented credential is not valid".to_owned(),
         },
+        Denial::RateLimited(blocked) => format!(
+            "too many failed credentials from this client; retry in {} seconds",
+            blocked.retry_after_secs
+        ),
         Denial::InvalidRequest(_) | Denial::Unmet(_) => denial.to_string(),
     };
     let body = Body {
         error,
         code: code.as_str(),
         message,
-        retryable: code == Code::NotReady,
+        retryable: matches!(code, Code::NotReady | Code::RateLimited),
     };
     let mut headers = vec![
         ("content-type", "application/json".to_owned()),
@@ -79,6 +86,16 @@ pub fn render(denial: &Denial, realm: &str) -> Reply {
     ];
     if let Some(challenge) = challenge(denial, realm) {
         headers.push(("www-authenticate", challenge));
+    }
+    if let Denial::RateLimited(blocked) = denial {
+        let (limit, window) = (blocked.limit, blocked.window_secs);
+        let reset = blocked.retry_after_secs.to_string();
+        headers.extend([
+            ("retry-after", reset.clone()),
+            ("x-ratelimit-limit", format!("{limit}, {limit};w={window}")),
+            ("x-ratelimit-remaining", "0".to_owned()),
+            ("x-ratelimit-reset", reset),
+        ]);
     }
     Reply {
         status,
@@ -158,7 +175,7 @@ fn challenge(denial: &Denial, realm: &str) -> Option<String> {
             "{base}, error=\"insufficient_scope\", scope=\"{}\"",
             advertised.join(" ")
         )),
-        Denial::Unmet(Unmet::Role { .. }) => None,
+        Denial::Unmet(Unmet::Role { .. }) | Denial::RateLimited(_) => None,
     }
 }
 
@@ -307,6 +324,31 @@ mod tests {
         assert_eq!(
             (body["code"].as_str(), body["retryable"].as_bool()),
             (Some("not_ready"), Some(true))
+        );
+    }
+
+    #[test]
+    fn too_many_failures_is_a_retryable_429_with_retry_after_and_ratelimit_headers() {
+        let blocked = crate::failure_limit::Blocked {
+            limit: 60,
+            window_secs: 60,
+            retry_after_secs: 17,
+        };
+        let reply = render(&Denial::RateLimited(blocked), "api");
+        assert_eq!(reply.status, 429);
+        assert_eq!(header(&reply, "retry-after"), Some("17"));
+        assert_eq!(header(&reply, "x-ratelimit-limit"), Some("60, 60;w=60"));
+        assert_eq!(header(&reply, "x-ratelimit-remaining"), Some("0"));
+        assert_eq!(header(&reply, "x-ratelimit-reset"), Some("17"));
+        assert_eq!(header(&reply, "www-authenticate"), None);
+        assert_eq!(header(&reply, "content-type"), Some("application/json"));
+        let body = body(&reply);
+        assert_eq!(body["error"], "too_many_requests");
+        assert_eq!(body["code"], "rate_limited");
+        assert_eq!(body["retryable"], true);
+        assert_eq!(
+            body["message"],
+            "too many failed credentials from this client; retry in 17 seconds"
         );
     }
 

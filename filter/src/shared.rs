@@ -10,7 +10,9 @@
 //! while the number of entries stays bounded.
 //!
 //! `portcullis/synced` holds the revision of the last complete sync, absent until the first
-//! snapshot is applied; `portcullis/providers` the JWT providers. Only the syncer writes.
+//! snapshot is applied; `portcullis/providers` the JWT providers. Only the syncer writes
+//! these. The one thing workers write is brute-force protection's failure counts,
+//! `portcullis/f/…`, which [`crate::failure_limit`] owns.
 
 pub mod bucket;
 

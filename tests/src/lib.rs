@@ -5,6 +5,7 @@
 //! Every process a test starts is killed when its handle drops; when the test is failing,
 //! the Envoy log, the access log and the upstream log are printed first.
 
+pub mod brute_force_support;
 pub mod client;
 pub mod control_plane;
 pub mod envoy;

@@ -243,3 +243,66 @@ fn malformed_json_is_refused_with_its_position() {
     let errors = messages("{\"mode\": ");
     assert!(errors[0].contains("line 1"), "{errors:?}");
 }
+
+#[test]
+fn the_failure_limit_is_on_by_default_at_60_per_minute_without_a_service() {
+    let limit = parse(b"{}", env).unwrap().failure_limit.unwrap();
+    assert_eq!((limit.requests_per_unit, limit.window_secs), (60, 60));
+    assert_eq!(limit.rls, None);
+    assert!(parse(b"{}", env).unwrap().needs_peer());
+}
+
+#[test]
+fn the_failure_limit_can_be_switched_off() {
+    let config = parse_str(r#"{"failure_limit": {"enabled": false}}"#).unwrap();
+    assert_eq!(config.failure_limit, None);
+    assert!(!config.needs_peer());
+}
+
+#[test]
+fn a_failure_limit_with_a_rate_limit_service_takes_its_defaults() {
+    let config = parse_str(
+        r#"{"failure_limit": {"requests_per_unit": 5, "unit": "hour",
+            "rls": {"cluster": "portcullis_ratelimit"}}}"#,
+    )
+    .unwrap();
+    let limit = config.failure_limit.unwrap();
+    assert_eq!((limit.requests_per_unit, limit.window_secs), (5, 3_600));
+    let rls = limit.rls.unwrap();
+    assert_eq!(rls.cluster, "portcullis_ratelimit");
+    assert_eq!(rls.domain, "portcullis");
+    assert_eq!(rls.timeout, std::time::Duration::from_millis(100));
+    assert_eq!(
+        rls.service.as_bytes(),
+        crate::failure_limit::rls::grpc_service("portcullis_ratelimit")
+    );
+}
+
+#[test]
+fn failure_limit_problems_are_reported_by_path() {
+    let errors = messages(
+        r#"{"failure_limit": {"requests_per_unit": 0,
+            "rls": {"cluster": "", "domain": "a b", "timeout_ms": 0}}}"#,
+    );
+    assert_eq!(
+        errors,
+        [
+            "failure_limit.requests_per_unit: expected at least 1 (set failure_limit.enabled to false to switch the limit off), got 0",
+            "failure_limit.rls.cluster: expected the name of an Envoy cluster (visible ASCII, at most 100 characters), got \"\"",
+            "failure_limit.rls.domain: expected a rate-limit domain such as portcullis, got \"a b\"",
+            "failure_limit.rls.timeout_ms: expected 1 to 10000, got 0",
+        ]
+    );
+    let off = messages(r#"{"failure_limit": {"enabled": false, "rls": {"cluster": "rl"}}}"#);
+    assert_eq!(
+        off,
+        ["failure_limit.enabled: expected true when failure_limit.rls is configured, got false"]
+    );
+    let unit = messages(r#"{"failure_limit": {"unit": "fortnight"}}"#);
+    assert!(
+        unit[0].starts_with("failure_limit.unit: unknown variant `fortnight`"),
+        "{unit:?}"
+    );
+    let typo = messages(r#"{"failure_limit": {"limit": 5}}"#);
+    assert!(typo[0].contains("unknown field `limit`"), "{typo:?}");
+}

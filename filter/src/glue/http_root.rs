@@ -5,6 +5,7 @@ use super::http_filter::HttpFilter;
 use super::kid_queue::KidQueue;
 use super::proxy_host::{ProxyHost, log};
 use crate::config::{self, Config, Mode};
+use crate::failure_limit;
 use crate::jwt::jwks_cache::JwksCache;
 use crate::metrics::{FLUSH_PERIOD, Metrics};
 use proxy_wasm::hostcalls;
@@ -85,6 +86,15 @@ impl RootContext for HttpRoot {
                 return false;
             }
         };
+        // Counts need their tables to exist so every write to them can be conditional.
+        if config.failure_limit.is_some()
+            && let Err(e) = failure_limit::prepare(&ProxyHost)
+        {
+            log(
+                LogLevel::Warn,
+                &format!("failure limit: cannot create the count tables: {e}"),
+            );
+        }
         if let Mode::ZeroAuth { trusted, .. } = &config.mode {
             log(
                 LogLevel::Warn,

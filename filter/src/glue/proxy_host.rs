@@ -1,8 +1,8 @@
 //! `Host` over proxy-wasm hostcalls, plus the few host helpers the glue shares.
 
-use crate::host::{CounterId, GaugeId, Host, HostError};
+use crate::host::{CounterId, GaugeId, Host, HostError, Versioned};
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel, MetricType};
+use proxy_wasm::types::{LogLevel, MetricType, Status};
 use std::time::UNIX_EPOCH;
 
 /// The host as Envoy provides it.
@@ -29,6 +29,27 @@ impl Host for ProxyHost {
             // Never the key: it holds a secret's digest.
             detail: format!("{status:?}"),
         })
+    }
+
+    fn shared_versioned(&self, key: &str) -> Option<Versioned> {
+        match hostcalls::get_shared_data(key) {
+            Ok((value, Some(cas))) => Some(Versioned {
+                value: value.unwrap_or_default(),
+                cas,
+            }),
+            _ => None,
+        }
+    }
+
+    fn set_shared_if(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, HostError> {
+        match hostcalls::set_shared_data(key, Some(value), cas) {
+            Ok(()) => Ok(true),
+            Err(Status::CasMismatch) => Ok(false),
+            Err(status) => Err(HostError {
+                call: "set_shared_data",
+                detail: format!("{status:?}"),
+            }),
+        }
     }
 
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError> {

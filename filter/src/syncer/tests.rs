@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::host::fake::FakeHost;
-use crate::host::{CounterId, GaugeId, HostError};
+use crate::host::{CounterId, GaugeId, HostError, Versioned};
 use crate::wire::KeyStatus;
 use std::cell::Cell;
 use std::time::Duration;
@@ -102,6 +102,12 @@ impl Host for FailingHost {
                 self.inner.set_shared(key, value)
             }
         }
+    }
+    fn shared_versioned(&self, key: &str) -> Option<Versioned> {
+        self.inner.shared_versioned(key)
+    }
+    fn set_shared_if(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<bool, HostError> {
+        self.inner.set_shared_if(key, value, cas)
     }
     fn define_counter(&self, name: &str) -> Result<CounterId, HostError> {
         self.inner.define_counter(name)

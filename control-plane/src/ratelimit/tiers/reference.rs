@@ -10,6 +10,8 @@
 //! descriptors:
 //! - key: remote_address          # stage 0, per client address
 //!   rate_limit: {unit: minute, requests_per_unit: 60}
+//! - key: auth_failure            # failed credentials per client, which the filter reports
+//!   rate_limit: {unit: minute, requests_per_unit: 60}
 //! - key: key_id                  # keys without a tier: the default tier's limit
 //!   rate_limit: {unit: minute, requests_per_unit: 120}
 //! - key: tier
@@ -42,7 +44,10 @@ pub enum RenderError {
     Yaml(#[from] serde_norway::Error),
 }
 
-/// The descriptor tree of `policy`.
+/// The descriptor tree of `policy`. Besides the rules Envoy's rate-limit filters send, it
+/// counts the filter's own `(auth_failure=<client>)` reports of failed credentials (its
+/// `failure_limit.rls`), limited like the per-IP rule by the `default` tier's `per_ip`, so
+/// the filter's default of 60 failures a minute and this service agree.
 pub fn domain(policy: &RateLimitPolicy) -> Domain {
     let mut descriptors: Vec<Descriptor> = Vec::new();
     // Where each `tier` parent sits in `descriptors`.
@@ -74,6 +79,13 @@ pub fn domain(policy: &RateLimitPolicy) -> Domain {
                 .push(leaf(second.key, second.value, limit));
         }
     }
+    let failures = leaf(
+        portcullis::failure_limit::DESCRIPTOR_KEY,
+        None,
+        policy.default_tier().per_ip,
+    );
+    // Beside the per-IP rule, the other one counted per client address.
+    descriptors.insert(descriptors.len().min(1), failures);
     Domain {
         name: super::DOMAIN.to_owned(),
         descriptors,

@@ -55,6 +55,10 @@ fn the_yaml_opens_with_its_revision_and_is_in_the_reference_format() {
     );
     assert_eq!(top[0]["rate_limit"]["unit"], "minute");
     assert_eq!(top[0]["rate_limit"]["requests_per_unit"], 60);
+    assert_eq!(top[1]["key"], "auth_failure");
+    assert!(top[1].get("value").is_none(), "counted per client");
+    assert_eq!(top[1]["rate_limit"]["unit"], "minute");
+    assert_eq!(top[1]["rate_limit"]["requests_per_unit"], 60);
     let gold = top
         .iter()
         .find(|d| d["key"] == "tier" && d["value"] == "gold")
@@ -70,8 +74,13 @@ fn the_yaml_opens_with_its_revision_and_is_in_the_reference_format() {
 #[test]
 fn descriptors_from_envoy_reach_the_tier_the_override_or_the_default() {
     let config = config(&policy()).unwrap();
-    let cases: [(Pairs<'_>, Option<Quota>); 9] = [
+    let cases: [(Pairs<'_>, Option<Quota>); 11] = [
         (&[("remote_address", "10.0.0.1")], limited(60, Unit::Minute)),
+        (&[("auth_failure", "10.0.0.1")], limited(60, Unit::Minute)),
+        (
+            &[("auth_failure", "2001:db8::/64")],
+            limited(60, Unit::Minute),
+        ),
         (
             &[("tier", "gold"), ("key_id", "key_Other")],
             limited(1000, Unit::Minute),
@@ -150,4 +159,36 @@ fn names_yaml_would_read_as_other_types_stay_strings() {
         let pairs = [("tier", name), ("key_id", name)];
         assert_eq!(quota_for(&parsed, &pairs), Some(Quota::Unlimited), "{name}");
     }
+}
+
+#[test]
+fn failed_credentials_follow_the_default_tiers_per_ip_limit() {
+    let mut policy = policy();
+    if let Some(default) = policy.tiers.get_mut("default") {
+        default.per_ip = Limit::per(5, LimitUnit::Hour);
+    }
+    let parsed = yaml::parse("p.yaml", &yaml(&policy).unwrap()).unwrap();
+    assert_eq!(
+        quota_for(&parsed, &[("auth_failure", "10.0.0.1")]),
+        limited(5, Unit::Hour)
+    );
+    if let Some(default) = policy.tiers.get_mut("default") {
+        default.per_ip = Limit::Unlimited;
+    }
+    let config = config(&policy).unwrap();
+    assert_eq!(
+        quota_for(&config, &[("auth_failure", "10.0.0.1")]),
+        Some(Quota::Unlimited),
+        "the filter's own limit still applies in each Envoy"
+    );
+}
+
+#[test]
+fn the_filters_default_failure_limit_is_the_default_tiers_per_ip_limit() {
+    use portcullis::failure_limit::{DEFAULT_REQUESTS_PER_UNIT, DEFAULT_WINDOW_SECS};
+    assert_eq!(DEFAULT_WINDOW_SECS, 60);
+    assert_eq!(
+        TierLimits::DEFAULT.per_ip,
+        Limit::per(DEFAULT_REQUESTS_PER_UNIT, LimitUnit::Minute)
+    );
 }
