@@ -55,7 +55,7 @@ wait_ready() { # name url pid log
 }
 
 "$PORTCULLIS" serve --listen 127.0.0.1:8080 --db "$LOG_DIR/portcullis.db" \
-  2>"$LOG_DIR/control-plane.log" &
+  >"$LOG_DIR/control-plane.log" 2>&1 &
 control_plane_pid=$!
 pids+=("$control_plane_pid")
 wait_ready "The control-plane" http://127.0.0.1:8080/readyz "$control_plane_pid" "$LOG_DIR/control-plane.log"
@@ -70,7 +70,7 @@ if [ "$RATELIMIT" = redis ]; then
   pids+=($!)
   "$PORTCULLIS" ratelimit serve --control-plane http://127.0.0.1:8080 \
     --redis redis://127.0.0.1:6380 --grpc-listen 127.0.0.1:8082 --http-listen 127.0.0.1:8083 \
-    --response-headers retry-after 2>"$LOG_DIR/ratelimit.log" &
+    --response-headers retry-after >"$LOG_DIR/ratelimit.log" 2>&1 &
   ratelimit_pid=$!
   pids+=("$ratelimit_pid")
   # Ready once it has the control-plane's configuration and Redis answers.
@@ -89,18 +89,19 @@ wait_ready "Envoy" http://127.0.0.1:9901/ready "$envoy_pid" "$LOG_DIR/envoy.log"
 extra_logs=""
 if [ "$RATELIMIT" = redis ]; then
   extra_logs=", ratelimit.log, redis.log"
-  limits="rate limits: global, through the rate-limit service (127.0.0.1:8082) and Redis
-(127.0.0.1:6380); tier changes apply live"
+  limits="Rate limits are global: Envoy asks the rate-limit service (127.0.0.1:8082), which
+counts in Redis (127.0.0.1:6380) and follows the control-plane's tiers live."
 else
-  limits="rate limits: local to this Envoy (the default tiers in $ENVOY_CONFIG);
-\`make run RATELIMIT=redis\` runs them through the rate-limit service and Redis instead"
+  limits="Rate limits are local to this Envoy (the default tiers, in $ENVOY_CONFIG);
+\`make run RATELIMIT=redis\` runs them through the rate-limit service and Redis instead."
 fi
 
 cat <<EOF
 
 Portcullis is running: Envoy on http://127.0.0.1:10000 (admin http://127.0.0.1:9901) in
 front of the demo upstream, which echoes the headers it receives; the control-plane on
-http://127.0.0.1:8080 pushes API keys to Envoy; $limits.
+http://127.0.0.1:8080 pushes API keys to Envoy.
+$limits
 
 In another shell:
   export PORTCULLIS_ADMIN_TOKEN=$PORTCULLIS_ADMIN_TOKEN
