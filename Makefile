@@ -48,7 +48,7 @@ lint: wasm
 ## Side-by-side throughput and Envoy CPU per request, revocation and key-creation
 ## latency; JSON under target/bench/.
 bench: wasm
-	cargo build --release -p portcullis-control-plane
+	cargo build --release -p portcullis-control-plane --bin portcullis --example ratelimit_bench
 	$(VENV)/bin/python3 bench/run.py
 
 ## Opt-in, minutes long: 1,000,000 keys (KEYS=…): full-sync time, Envoy RSS, flat
