@@ -332,6 +332,13 @@ async fn the_openapi_document_describes_the_rate_limit_routes_and_the_limit_shap
     }
     let yaml = &paths["/v1/ratelimit/config"]["get"]["responses"]["200"]["content"];
     assert!(yaml.get("text/yaml").is_some(), "{yaml}");
+    for route in ["/v1/ratelimit/config", "/v1/ratelimit/local"] {
+        let headers = &paths[route]["get"]["responses"]["200"]["headers"];
+        assert!(
+            headers["x-portcullis-revision"].is_object(),
+            "{route}: {headers}"
+        );
+    }
     let schemas = &doc["components"]["schemas"];
     let limit = &schemas["Limit"]["oneOf"];
     assert_eq!(limit[0]["$ref"], "#/components/schemas/Rate", "{limit}");

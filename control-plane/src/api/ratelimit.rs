@@ -45,7 +45,9 @@ fn require_reader(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "envoyproxy/ratelimit configuration, domain `portcullis`",
-            content_type = "text/yaml", body = String),
+            content_type = "text/yaml", body = String,
+            headers(("x-portcullis-revision" = u64,
+                description = "The revision the configuration was rendered at"))),
         (status = 401, description = "No or bad credential", body = ErrorBody),
         (status = 403, description = "An org admin's key", body = ErrorBody)))]
 pub async fn config(
@@ -74,7 +76,9 @@ pub async fn config(
             route_rate_limits}`: two `http_filters` entries, before and after the Portcullis \
             filter, and the route `rate_limits` that feed them (`before_auth` on \
             authentication endpoints, `after_auth` on every route)",
-            body = Object),
+            body = Object,
+            headers(("x-portcullis-revision" = u64,
+                description = "The revision the filters were rendered at"))),
         (status = 401, description = "No or bad credential", body = ErrorBody),
         (status = 403, description = "An org admin's key", body = ErrorBody)))]
 pub async fn local(
