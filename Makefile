@@ -14,10 +14,12 @@ wasm: setup
 	@scripts/build-wasm.sh
 
 ## The control-plane on :8080 (SQLite), Envoy with the filter on 127.0.0.1:10000
-## (admin :9901) in front of the demo upstream.
+## (admin :9901) in front of the demo upstream. Rate limits in Envoy alone by default;
+## RATELIMIT=redis runs them through `portcullis ratelimit serve` and redis-server.
+RATELIMIT ?= local
 run: wasm
 	cargo build --release -p portcullis-control-plane
-	@scripts/run.sh
+	@RATELIMIT=$(RATELIMIT) scripts/run.sh
 
 ## Lint, unit tests, then end-to-end tests against a real Envoy with the release .wasm.
 test: lint unit e2e
@@ -46,7 +48,7 @@ lint: wasm
 ## Side-by-side throughput and Envoy CPU per request, revocation and key-creation
 ## latency; JSON under target/bench/.
 bench: wasm
-	cargo build --release -p portcullis-control-plane
+	cargo build --release -p portcullis-control-plane --bin portcullis --example ratelimit_bench
 	$(VENV)/bin/python3 bench/run.py
 
 ## Opt-in, minutes long: 1,000,000 keys (KEYS=…): full-sync time, Envoy RSS, flat

@@ -68,6 +68,10 @@ class Configuration:
     jwt: JwtLoad | None = None
     # Left out of a default run (picked by `--only`): rows that answer a narrower question.
     opt_in: bool = False
+    # Changes the finished bootstrap (routes, clusters), for rows that need more than a filter.
+    rewrite: Callable[[dict], dict] | None = None
+    # The row asks `portcullis ratelimit serve`, which the runner starts beside it.
+    needs_rate_limit_service: bool = False
 
 
 def _plugin(name: str, vm_id: str, root_id: str, wasm: Path, plugin_json: str | None,
@@ -217,6 +221,8 @@ def bootstrap(configuration: Configuration, control_plane_port: int = 0,
                                          "retention_secs": retention_secs})
         config["bootstrap_extensions"] = [syncer]
         config["static_resources"]["clusters"] = [_control_plane_cluster(control_plane_port)]
+    if configuration.rewrite is not None:
+        config = configuration.rewrite(config)
     return config
 
 

@@ -15,6 +15,9 @@ API_KEY = "portcullis_api_key"
 PORTCULLIS_ROWS = (STATIC_TOKEN, API_KEY)
 FLOOR = "wasm_floor"
 NATIVE = "native_api_key_auth"
+# The price of the global rate limit: the RLS row against the same route without it.
+RLS = "portcullis_api_key_rls"
+RLS_BASELINE = "portcullis_api_key_upstream"
 
 # The throughput goals as (row, compared with, minimum ratio), judged on CPU per
 # request: req/s moves 13-18% between runs here.
@@ -69,6 +72,15 @@ def ratios(summary: dict[str, dict[str, float]]) -> dict[str, dict[str, dict[str
         }
         if against:
             found[row] = against
+    if RLS in summary and RLS_BASELINE in summary:
+        mine, other = summary[RLS], summary[RLS_BASELINE]
+        found[RLS] = {f"vs_{RLS_BASELINE}": {
+            "throughput": mine["requests_per_sec"] / other["requests_per_sec"],
+            "cpu": other["cpu_micros_per_request"] / mine["cpu_micros_per_request"],
+            "added_cpu_micros_per_request":
+                mine["cpu_micros_per_request"] - other["cpu_micros_per_request"],
+            "p99_ratio": mine["p99_micros"] / other["p99_micros"],
+        }}
     return found
 
 
@@ -121,8 +133,10 @@ def render(summary: dict[str, dict[str, float]], descriptions: dict[str, str], r
         for row, against in found.items():
             for key, ratio in against.items():
                 added = ratio["added_cpu_micros_per_request"]
+                p99 = (f"   p99 {ratio['p99_ratio']:.2f}x theirs" if "p99_ratio" in ratio
+                       else "")
                 lines.append(f"  {row:<23} {key:<23} throughput {ratio['throughput']:.3f}x   "
-                             f"CPU {ratio['cpu']:.3f}x ({added:+.2f} µs/req)")
+                             f"CPU {ratio['cpu']:.3f}x ({added:+.2f} µs/req){p99}")
         lines.append("  (throughput: its req/s / theirs; CPU: their µs/req / its µs/req)")
     else:
         lines += ["", "(no Portcullis row run: no ratios)"]

@@ -21,6 +21,7 @@ import fnmatch
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -34,6 +35,8 @@ import jwt_configs
 import jwt_report
 import jwt_tokens
 import latency
+import ratelimit_rows
+import ratelimit_service
 import report
 import simd_wasm
 import token_cache_memory
@@ -226,6 +229,8 @@ def check_prerequisites(args: argparse.Namespace, needed: list[configs.Configura
             if not wasm.is_file() and not wasm.is_relative_to(simd_wasm.TARGET_DIR):
                 raise BenchError(f"{configuration.name} needs {wasm.relative_to(REPO_ROOT)}: "
                                  "run `make wasm`")
+    if any(c.needs_rate_limit_service for c in needed) and shutil.which("redis-server") is None:
+        raise BenchError("redis-server is not on PATH: run `make setup` (Debian: redis-server)")
     if any(c.syncer for c in needed) and not os.access(args.control_plane, os.X_OK):
         raise BenchError(f"no control-plane binary at {args.control_plane}: run `make bench`, "
                          "which builds it (cargo build --release -p portcullis-control-plane)")
@@ -307,6 +312,10 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
             plane = stack.enter_context(ControlPlane(args.control_plane))
             plane.wait_ready()
             api_key = [plane.create_key(f"bench-{i}") for i in range(BENCH_KEYS)][0]["key"]
+        if any(c.needs_rate_limit_service for c in chosen) and plane is not None:
+            service = stack.enter_context(ratelimit_service.RateLimitService(
+                args.control_plane, plane, ratelimit_rows.RLS_PORT))
+            service.wait_ready()
         runs = run_rounds(args, chosen, plane, api_key, key_sets)
         latencies = {}
         if wants_latency and plane is not None:
@@ -318,6 +327,7 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
                 args.envoy, WASM_DIR / "portcullis.wasm", key_sets[token_cache_memory.ALGORITHM],
                 args.rounds, args.token_cache_secs)
 
+    decisions = rls_decisions(args)
     summary = report.medians(runs, [c.name for c in chosen])
     ratios = report.ratios(summary)
     comparisons = jwt_report.comparisons(summary)
@@ -328,6 +338,9 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
     jwt_text = jwt_report.render(comparisons, cache_memory)
     if jwt_text:
         print(jwt_text)
+    if decisions:
+        print("\nrate-limit service alone (bench/ratelimit.rs, real Redis):")
+        print("\n".join(f"  {line}" for line in decisions))
     if judged:
         print(report.render_goals(judged))
     record = {
@@ -368,17 +381,33 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
             "creations_with_syncers_attached": 1 if args.creations else 0,
         },
         "latency_ms": latencies,
+        "ratelimit_service_decisions": decisions,
         "goals": judged,
     }
     path = report.write(record, OUT_DIR, started)
     print(f"\nwrote {path.relative_to(REPO_ROOT)} and {(OUT_DIR / 'latest.json').relative_to(REPO_ROOT)}")
 
 
+def rls_decisions(args: argparse.Namespace) -> list[str]:
+    """The RLS decisions-per-second lines of the `ratelimit_bench` example, which `make bench`
+    builds beside the control-plane; nothing when it is not built or no RLS row ran."""
+    example = args.control_plane.parent / "examples" / "ratelimit_bench"
+    if ratelimit_rows.RLS not in args.only or not os.access(example, os.X_OK):
+        return []
+    print("  rate-limit decisions per second (ratelimit_bench)", flush=True)
+    done = subprocess.run([str(example)], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise BenchError(f"ratelimit_bench failed: {done.stderr.strip()}")
+    return [line for line in done.stdout.splitlines() if "decisions/s" in line]
+
+
 def main() -> int:
     # SIGTERM unwinds like Ctrl-C, so every running Envoy and control-plane is stopped on the
     # way out.
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
-    everything = (configs.all_configurations(WASM_DIR)
+    rows = configs.all_configurations(WASM_DIR)
+    api_key_row = next(c for c in rows if c.name == report.API_KEY)
+    everything = (rows + ratelimit_rows.all_configurations(api_key_row)
                   + jwt_configs.all_configurations(WASM_DIR, simd_wasm.WASM_DIR))
     args = parse_args(everything)
     try:

@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # `make run`: the control-plane on 127.0.0.1:8080 (SQLite in .run/portcullis.db), the demo
 # upstream on 127.0.0.1:8081 and Envoy with the Portcullis filter and syncer on
-# 127.0.0.1:10000 (admin 127.0.0.1:9901), configured by envoy/envoy.yaml. Generates every
-# token that is not set, prints commands to try, and stops everything on Ctrl-C.
+# 127.0.0.1:10000 (admin 127.0.0.1:9901). Generates every token that is not set, prints
+# commands to try, and stops everything on Ctrl-C.
+#
+# Rate limits, chosen by RATELIMIT:
+#   local (default)  envoy/envoy.yaml: Envoy's local_ratelimit filters, one node, no extra
+#                    service; the limits are the default tiers', written in that file.
+#   redis            envoy/envoy-redis.yaml: Envoy's global ratelimit filter asks
+#                    `portcullis ratelimit serve` (gRPC 127.0.0.1:8082, metrics 127.0.0.1:8083),
+#                    which counts in redis-server (127.0.0.1:6380, persistence off) and
+#                    follows the control-plane's tiers live.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+RATELIMIT="${RATELIMIT:-local}"
+case "$RATELIMIT" in
+  local) ENVOY_CONFIG=envoy/envoy.yaml ;;
+  redis) ENVOY_CONFIG=envoy/envoy-redis.yaml ;;
+  *) echo "RATELIMIT=$RATELIMIT: expected local or redis" >&2; exit 2 ;;
+esac
 
 PY=.venv/bin/python3
 ENVOY=.venv/bin/envoy
@@ -40,25 +55,53 @@ wait_ready() { # name url pid log
 }
 
 "$PORTCULLIS" serve --listen 127.0.0.1:8080 --db "$LOG_DIR/portcullis.db" \
-  2>"$LOG_DIR/control-plane.log" &
+  >"$LOG_DIR/control-plane.log" 2>&1 &
 control_plane_pid=$!
 pids+=("$control_plane_pid")
 wait_ready "The control-plane" http://127.0.0.1:8080/readyz "$control_plane_pid" "$LOG_DIR/control-plane.log"
 
+if [ "$RATELIMIT" = redis ]; then
+  if ! command -v redis-server >/dev/null; then
+    echo "RATELIMIT=redis needs redis-server: run \`make setup\` (Debian package redis-server)" >&2
+    exit 1
+  fi
+  redis-server --port 6380 --bind 127.0.0.1 --save "" --appendonly no --dir "$LOG_DIR" \
+    >"$LOG_DIR/redis.log" 2>&1 &
+  pids+=($!)
+  "$PORTCULLIS" ratelimit serve --control-plane http://127.0.0.1:8080 \
+    --redis redis://127.0.0.1:6380 --grpc-listen 127.0.0.1:8082 --http-listen 127.0.0.1:8083 \
+    --response-headers retry-after >"$LOG_DIR/ratelimit.log" 2>&1 &
+  ratelimit_pid=$!
+  pids+=("$ratelimit_pid")
+  # Ready once it has the control-plane's configuration and Redis answers.
+  wait_ready "The rate-limit service" http://127.0.0.1:8083/readyz "$ratelimit_pid" "$LOG_DIR/ratelimit.log"
+fi
+
 "$PY" demo/upstream.py --port 8081 2>"$LOG_DIR/upstream.log" &
 pids+=($!)
-"$ENVOY" -c envoy/envoy.yaml --concurrency 2 --log-level info --file-flush-interval-msec 500 \
+"$ENVOY" -c "$ENVOY_CONFIG" --concurrency 2 --log-level info --file-flush-interval-msec 500 \
   >"$LOG_DIR/access.log" 2>"$LOG_DIR/envoy.log" &
 envoy_pid=$!
 pids+=("$envoy_pid")
 
 wait_ready "Envoy" http://127.0.0.1:9901/ready "$envoy_pid" "$LOG_DIR/envoy.log"
 
+extra_logs=""
+if [ "$RATELIMIT" = redis ]; then
+  extra_logs=", ratelimit.log, redis.log"
+  limits="Rate limits are global: Envoy asks the rate-limit service (127.0.0.1:8082), which
+counts in Redis (127.0.0.1:6380) and follows the control-plane's tiers live."
+else
+  limits="Rate limits are local to this Envoy (the default tiers, in $ENVOY_CONFIG);
+\`make run RATELIMIT=redis\` runs them through the rate-limit service and Redis instead."
+fi
+
 cat <<EOF
 
 Portcullis is running: Envoy on http://127.0.0.1:10000 (admin http://127.0.0.1:9901) in
 front of the demo upstream, which echoes the headers it receives; the control-plane on
 http://127.0.0.1:8080 pushes API keys to Envoy.
+$limits
 
 In another shell:
   export PORTCULLIS_ADMIN_TOKEN=$PORTCULLIS_ADMIN_TOKEN
@@ -86,7 +129,15 @@ In another shell:
                                                            # 200 as system_admin
   curl -s http://127.0.0.1:9901/stats | grep portcullis   # allowed / denied.<code> counters
 
-Logs: $LOG_DIR/ (access.log, envoy.log, control-plane.log). Ctrl-C stops everything.
+  # Rate limits: 60/minute per client address on /auth/, counted before authentication,
+  # then 120/minute per key and 300/minute per org (the default tier).
+  for i in \$(seq 61); do curl -s -o /dev/null -w '%{http_code} ' http://127.0.0.1:10000/auth/login; done; echo
+                                                           # 401 sixty times, then 429
+  curl -i http://127.0.0.1:10000/auth/login               # 429 rate_limited, retry-after, x-ratelimit-*
+  $PORTCULLIS keys update key_... --rate-limit 2/minute   # this key's own limit
+  $PORTCULLIS ratelimit export --format local             # the limits as local_ratelimit filters
+
+Logs: $LOG_DIR/ (access.log, envoy.log, control-plane.log$extra_logs). Ctrl-C stops everything.
 EOF
 
 wait "$envoy_pid"

@@ -6,7 +6,7 @@ pub mod support;
 use portcullis_control_plane::ratelimit::{Quota, Unit, yaml};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{ADMIN, Server, assert_error};
+use support::{ADMIN, SYNC, Server, assert_error};
 
 fn per_second(n: u32) -> Value {
     json!({"requests_per_unit": n, "unit": "second"})
@@ -244,6 +244,50 @@ async fn the_yaml_export_is_text_yaml_the_service_loads_with_every_override() {
 }
 
 #[tokio::test]
+async fn the_sync_token_reads_both_exports_with_their_revision_but_nothing_else() {
+    let server = Server::start().await;
+    server
+        .put_tier("gold", json!({"requests_per_unit": 1000, "unit": "minute"}))
+        .await;
+    let revision = server.revision().await.to_string();
+    for path in ["/v1/ratelimit/config", "/v1/ratelimit/local"] {
+        for token in [SYNC, ADMIN] {
+            let (status, headers, _) = server.call(Method::GET, path, Some(token), None).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(
+                headers["x-portcullis-revision"],
+                revision.as_str(),
+                "{path}"
+            );
+        }
+        let (status, _, answer) = server
+            .call(Method::GET, path, Some("not-a-token-at-all"), None)
+            .await;
+        assert_error(
+            status,
+            &answer,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        );
+    }
+    // Read-only: the sync token still manages nothing.
+    let (status, _, answer) = server
+        .call(
+            Method::PUT,
+            "/v1/tiers/free",
+            Some(SYNC),
+            Some(json!({"per_ip": "unlimited", "per_key": "unlimited", "per_org": "unlimited"})),
+        )
+        .await;
+    assert_error(
+        status,
+        &answer,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+}
+
+#[tokio::test]
 async fn the_local_export_is_two_filters_around_the_portcullis_filter() {
     let server = Server::start().await;
     let (status, fragment) = server
@@ -258,6 +302,12 @@ async fn the_local_export_is_two_filters_around_the_portcullis_filter() {
         json!({"max_tokens": 60, "tokens_per_fill": 60, "fill_interval": "60s"})
     );
     assert_eq!(fragment["after_auth"]["typed_config"]["stage"], 1);
+    let routes = &fragment["route_rate_limits"];
+    assert_eq!(
+        routes["before_auth"][0]["actions"][0],
+        json!({"remote_address": {}})
+    );
+    assert_eq!(routes["after_auth"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]
@@ -282,6 +332,13 @@ async fn the_openapi_document_describes_the_rate_limit_routes_and_the_limit_shap
     }
     let yaml = &paths["/v1/ratelimit/config"]["get"]["responses"]["200"]["content"];
     assert!(yaml.get("text/yaml").is_some(), "{yaml}");
+    for route in ["/v1/ratelimit/config", "/v1/ratelimit/local"] {
+        let headers = &paths[route]["get"]["responses"]["200"]["headers"];
+        assert!(
+            headers["x-portcullis-revision"].is_object(),
+            "{route}: {headers}"
+        );
+    }
     let schemas = &doc["components"]["schemas"];
     let limit = &schemas["Limit"]["oneOf"];
     assert_eq!(limit[0]["$ref"], "#/components/schemas/Rate", "{limit}");

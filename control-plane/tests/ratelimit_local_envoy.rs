@@ -21,9 +21,15 @@ fn envoy() -> PathBuf {
     path
 }
 
-/// A listener whose filter chain is `before_auth`, `after_auth` and the router; the
-/// Portcullis filter would sit between the first two.
+/// A listener whose filter chain is `before_auth`, `after_auth` and the router (the
+/// Portcullis filter would sit between the first two), and an authentication endpoint route
+/// with both stages' actions beside an ordinary route with stage 1's.
 fn bootstrap(fragment: &Value) -> Value {
+    let actions = &fragment["route_rate_limits"];
+    let both: Vec<Value> = [&actions["before_auth"], &actions["after_auth"]]
+        .into_iter()
+        .flat_map(|stage| stage.as_array().cloned().unwrap_or_default())
+        .collect();
     json!({
         "static_resources": {
             "listeners": [{
@@ -37,7 +43,13 @@ fn bootstrap(fragment: &Value) -> Value {
                         "route_config": {"virtual_hosts": [{
                             "name": "all",
                             "domains": ["*"],
-                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}],
+                            "routes": [
+                                {"match": {"prefix": "/auth/"},
+                                 "route": {"cluster": "upstream", "rate_limits": both}},
+                                {"match": {"prefix": "/"},
+                                 "route": {"cluster": "upstream",
+                                           "rate_limits": actions["after_auth"]}},
+                            ],
                         }]},
                         "http_filters": [
                             fragment["before_auth"],

@@ -158,6 +158,7 @@ mod ratelimit {
             assert_eq!(answer.statuses[0].limit_remaining, remaining);
             let reset = answer.statuses[0].duration_until_reset.unwrap().seconds;
             assert_eq!(reset, 50);
+            assert_eq!(header(&answer.response_headers_to_add, "retry-after"), None);
         }
         let over = rls.ask("edge", &[IP_A]).await.unwrap();
         assert_eq!(over.overall_code, Code::OverLimit as i32);
@@ -169,6 +170,7 @@ mod ratelimit {
         assert_eq!(header(headers, "ratelimit-limit"), Some("3"));
         assert_eq!(header(headers, "ratelimit-remaining"), Some("0"));
         assert_eq!(header(headers, "ratelimit-reset"), Some("50"));
+        assert_eq!(header(headers, "retry-after"), Some("50"));
 
         rls.advance(50);
         let next_window = rls.ask("edge", &[IP_A]).await.unwrap();

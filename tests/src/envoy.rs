@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::client::Request;
-use crate::envoy_config;
+use crate::envoy_config::{self, Placement};
 use crate::launch::{self, Launch, Outcome};
 use crate::paths;
 use crate::poll;
@@ -81,6 +81,12 @@ impl Envoy {
             &|placement| envoy_config::relocate_shipped(&shipped, placement, control_plane_port),
             env,
         ))
+    }
+
+    /// Starts Envoy with the configuration `render` makes for fresh ports (a shipped one,
+    /// relocated), `env` set in Envoy's own environment, and waits until it is ready.
+    pub fn start_configured(render: &dyn Fn(&Placement) -> String, env: &[(&str, &str)]) -> Self {
+        Self::ready(launch::start(true, render, env))
     }
 
     /// Starts Envoy with a plugin configuration the filter must refuse, and returns Envoy's

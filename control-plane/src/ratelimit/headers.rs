@@ -9,7 +9,10 @@
 //!   DRAFT_VERSION_03` writes (leave that option off, or the headers come twice);
 //! - `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy:
 //!   10;w=60`: the IETF httpapi draft's fields, and the names envoyproxy/ratelimit uses when
-//!   its response headers are enabled.
+//!   its response headers are enabled;
+//! - `Retry-After` (RFC 9110 §10.2.3, seconds) on an over-limit answer only: when every
+//!   over-limit counter has reset. Envoy's `enable_x_ratelimit_headers` does not write it, so
+//!   [`retry_after`] is added even when Envoy writes the `X-RateLimit-*` family itself.
 
 use super::window::Unit;
 use envoy_types::pb::envoy::config::core::v3::HeaderValue;
@@ -29,6 +32,23 @@ pub const REMAINING: &str = "ratelimit-remaining";
 pub const RESET: &str = "ratelimit-reset";
 /// `RateLimit-Policy`.
 pub const POLICY: &str = "ratelimit-policy";
+/// `Retry-After`.
+pub const RETRY_AFTER: &str = "retry-after";
+
+/// `Retry-After` for an answer whose `statuses` hold an over-limit descriptor: the seconds
+/// until the last of them resets, at least 1; `None` when none is over its limit.
+pub fn retry_after(statuses: &[DescriptorStatus]) -> Option<HeaderValue> {
+    let secs = statuses
+        .iter()
+        .filter(|s| s.code == Code::OverLimit as i32)
+        .map(|s| s.duration_until_reset.as_ref().map_or(0, |d| d.seconds))
+        .max()?;
+    Some(HeaderValue {
+        key: RETRY_AFTER.to_owned(),
+        value: secs.max(1).to_string(),
+        raw_value: Vec::new(),
+    })
+}
 
 /// The headers describing `statuses`; none when no descriptor had a counted limit.
 pub fn for_statuses(statuses: &[DescriptorStatus]) -> Vec<HeaderValue> {
@@ -137,6 +157,23 @@ mod tests {
         }
         let headers = for_statuses(&[named]);
         assert_eq!(get(&headers, POLICY), "10;w=60;name=\"per_key\"");
+    }
+
+    #[test]
+    fn retry_after_waits_for_the_last_over_limit_counter_to_reset() {
+        let statuses = [
+            status(Code::OverLimit, 5, Unit::Second, 0, 1),
+            status(Code::Ok, 10, Unit::Day, 3, 80_000),
+            status(Code::OverLimit, 100, Unit::Minute, 0, 42),
+        ];
+        let header = retry_after(&statuses).unwrap();
+        assert_eq!(
+            (header.key.as_str(), header.value.as_str()),
+            ("retry-after", "42")
+        );
+        let just_now = [status(Code::OverLimit, 5, Unit::Second, 0, 0)];
+        assert_eq!(retry_after(&just_now).unwrap().value, "1");
+        assert!(retry_after(&statuses[1..2]).is_none());
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub const SHADOW_MODE: &str = "portcullis_ratelimit_shadow_mode_total";
 pub const REDIS_ERRORS: &str = "portcullis_ratelimit_redis_errors_total";
 /// Requests naming a domain the configuration does not have (answered OK, as the reference).
 pub const UNKNOWN_DOMAIN: &str = "portcullis_ratelimit_unknown_domain_total";
+/// Configuration loads after start-up, by `result`: `ok`, or `failed` (the running
+/// configuration was kept).
+pub const CONFIG_LOADS: &str = "portcullis_ratelimit_config_loads_total";
+/// The control-plane revision of the running configuration (0 when read from a file).
+pub const CONFIG_REVISION: &str = "portcullis_ratelimit_config_revision";
 
 /// The share of a limit past which hits count as near the limit (the reference's default).
 pub const NEAR_LIMIT_RATIO: f64 = 0.8;
@@ -91,6 +96,9 @@ pub struct Metrics {
     answers: [AtomicU64; 4],
     redis_errors: AtomicU64,
     unknown_domain: AtomicU64,
+    config_loads_ok: AtomicU64,
+    config_loads_failed: AtomicU64,
+    config_revision: AtomicU64,
 }
 
 impl Metrics {
@@ -113,6 +121,30 @@ impl Metrics {
     /// Counts one request for a domain the configuration lacks.
     pub fn count_unknown_domain(&self) {
         self.unknown_domain.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one configuration load: `Some(revision)` loaded (a file's revision is 0),
+    /// `None` failed and the running configuration was kept.
+    pub fn count_config_load(&self, loaded: Option<u64>) {
+        match loaded {
+            Some(revision) => {
+                self.config_loads_ok.fetch_add(1, Ordering::Relaxed);
+                self.config_revision.store(revision, Ordering::Relaxed);
+            }
+            None => {
+                self.config_loads_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Failed configuration loads so far.
+    pub fn config_load_failures(&self) -> u64 {
+        self.config_loads_failed.load(Ordering::Relaxed)
+    }
+
+    /// The control-plane revision of the running configuration.
+    pub fn config_revision(&self) -> u64 {
+        self.config_revision.load(Ordering::Relaxed)
     }
 
     /// RLS calls answered with `answer` so far.
@@ -142,6 +174,20 @@ impl Metrics {
         );
         let unknown = self.unknown_domain.load(Ordering::Relaxed);
         let _ = writeln!(out, "{UNKNOWN_DOMAIN} {unknown}");
+        header(&mut out, CONFIG_LOADS, "Configuration loads, by result.");
+        for (result, counter) in [
+            ("ok", &self.config_loads_ok),
+            ("failed", &self.config_loads_failed),
+        ] {
+            let value = counter.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{CONFIG_LOADS}{{result=\"{result}\"}} {value}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP {CONFIG_REVISION} Control-plane revision of the running configuration."
+        );
+        let _ = writeln!(out, "# TYPE {CONFIG_REVISION} gauge");
+        let _ = writeln!(out, "{CONFIG_REVISION} {}", self.config_revision());
 
         let rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let families: [(&str, &str, Pick); 5] = [
@@ -208,6 +254,18 @@ mod tests {
         assert!(text.contains("portcullis_ratelimit_requests_total{code=\"over_limit\"} 1"));
         assert!(text.contains("portcullis_ratelimit_requests_total{code=\"ok\"} 0"));
         assert!(text.contains("portcullis_ratelimit_redis_errors_total 1"));
+    }
+
+    #[test]
+    fn config_loads_are_counted_and_the_last_good_revision_kept() {
+        let metrics = Metrics::default();
+        metrics.count_config_load(Some(7));
+        metrics.count_config_load(None);
+        let text = metrics.render();
+        assert!(text.contains("portcullis_ratelimit_config_loads_total{result=\"ok\"} 1"));
+        assert!(text.contains("portcullis_ratelimit_config_loads_total{result=\"failed\"} 1"));
+        assert!(text.contains("# TYPE portcullis_ratelimit_config_revision gauge"));
+        assert!(text.contains("portcullis_ratelimit_config_revision 7"));
     }
 
     #[test]

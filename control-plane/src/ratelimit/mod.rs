@@ -13,6 +13,7 @@
 //! - [`metrics`]: counters and their Prometheus text;
 //! - [`service`]: the gRPC service and its failure mode;
 //! - [`server`]: `run(service, listeners, shutdown)`;
+//! - [`follower`]: the configuration followed live from the control-plane;
 //! - [`command`]: the `portcullis ratelimit serve` flags and start-up;
 //! - [`tiers`]: the control-plane's tiers and overrides, rendered as this configuration, as
 //!   the reference's YAML and as Envoy `local_ratelimit` filters.
@@ -21,6 +22,7 @@ pub mod command;
 pub mod config;
 pub mod counter;
 pub mod decision;
+pub mod follower;
 pub mod headers;
 pub mod matcher;
 pub mod metrics;

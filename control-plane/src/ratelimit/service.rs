@@ -38,15 +38,19 @@ pub enum FailureMode {
     Deny,
 }
 
-/// When to return rate-limit headers.
+/// When to return rate-limit headers. Every choice but `never` adds `Retry-After` to an
+/// over-limit answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ResponseHeaders {
-    /// On every answer with a counted limit.
+    /// `X-RateLimit-*` and `RateLimit-*` on every answer with a counted limit.
     #[default]
     Always,
-    /// Only when over the limit (on the 429).
+    /// Those only when over the limit (on the 429).
     OverLimit,
-    /// Never.
+    /// Only `Retry-After`: for an Envoy whose ratelimit filter writes `X-RateLimit-*` itself
+    /// (`enable_x_ratelimit_headers: DRAFT_VERSION_03`), which never writes `Retry-After`.
+    RetryAfter,
+    /// None at all.
     Never,
 }
 
@@ -195,14 +199,20 @@ impl Service {
             _ => Answer::Ok,
         });
         // Nothing counted, nothing to tell the client about its remaining hits.
-        let response_headers_to_add = match self.inner.options.response_headers {
+        let choice = self.inner.options.response_headers;
+        let mut response_headers_to_add = match choice {
             _ if !counted => Vec::new(),
             ResponseHeaders::Always => headers::for_statuses(&statuses),
             ResponseHeaders::OverLimit if code == Code::OverLimit => {
                 headers::for_statuses(&statuses)
             }
-            ResponseHeaders::OverLimit | ResponseHeaders::Never => Vec::new(),
+            ResponseHeaders::OverLimit | ResponseHeaders::RetryAfter | ResponseHeaders::Never => {
+                Vec::new()
+            }
         };
+        if counted && choice != ResponseHeaders::Never {
+            response_headers_to_add.extend(headers::retry_after(&statuses));
+        }
         Ok(RateLimitResponse {
             overall_code: code as i32,
             statuses,

@@ -3,22 +3,29 @@
 //! `after_auth` goes after it and counts per key and per org from the identity headers it
 //! set (it strips client-sent `x-auth-*` first, so they cannot be forged).
 //!
-//! Each filter carries its own `rate_limits` actions (Envoy then ignores route-level ones for
-//! it) and one `descriptors` entry per [`super::Rule`]. An entry with no value is dynamic:
-//! Envoy keeps a token bucket per distinct value, at most [`MAX_DYNAMIC_DESCRIPTORS`] per
-//! entry, evicting the least recently used (an evicted value starts a full bucket again). An
-//! entry with a value is matched before any dynamic one, which is what makes an override
-//! beat its tier. A limit of N per unit is a bucket of N tokens refilled at N per unit:
-//! the same rate as the rate-limit service's fixed window, with bursts of at most N.
+//! The filters hold the limits; the routes say what is counted. The fragment carries the
+//! route `rate_limits` too ([`route_rate_limits`]): `after_auth` on every route, `before_auth`
+//! also on the routes that are authentication endpoints, so the per-IP limit applies where
+//! credentials are tried and nowhere else. The same actions feed Envoy's global `ratelimit`
+//! filter, so one route table serves both forms.
+//!
+//! Each filter has one `descriptors` entry per [`super::Rule`]. An entry with no value is
+//! dynamic: Envoy keeps a token bucket per distinct value, at most
+//! [`MAX_DYNAMIC_DESCRIPTORS`] per entry, evicting the least recently used (an evicted value
+//! starts a full bucket again). An entry with a value is matched before any dynamic one,
+//! which is what makes an override beat its tier. A limit of N per unit is a bucket of N
+//! tokens refilled at N per unit: the same rate as the rate-limit service's fixed window,
+//! with bursts of at most N.
 //!
 //! Settings, as Envoy's v3 API defines them (`LocalRateLimit`):
 //! - `filter_enabled` and `filter_enforced` at 100%: both default to 0%, which would count
 //!   nothing; runtime keys `portcullis.ratelimit.<name>.enabled|enforced` can lower them;
-//! - `always_consume_default_token_bucket: false`, with an unlimited default `token_bucket`:
-//!   a request no descriptor matches (no identity headers, say on a public route) is not
-//!   limited, and one that matches is counted only by its descriptors;
+//! - no default `token_bucket`: a request no descriptor matches (no identity headers, say on
+//!   a public route) is neither limited nor given rate-limit headers;
 //! - `local_rate_limit_per_downstream_connection: false`: buckets are per Envoy process,
 //!   shared by all workers, not per connection;
+//! - `enable_x_ratelimit_headers: DRAFT_VERSION_03`: `x-ratelimit-limit`, `-remaining` and
+//!   `-reset` (seconds until a token is back) on every counted response;
 //! - `stage` 0 and 1, the stages the same descriptors have with the rate-limit service.
 //!
 //! Unlimited is a bucket of `u32::MAX` tokens refilled every second, so that an unlimited
@@ -36,7 +43,8 @@ pub const MAX_DYNAMIC_DESCRIPTORS: u32 = 10_000;
 const TYPE_URL: &str =
     "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 
-/// The two filters of `policy`: `{"revision", "before_auth", "after_auth"}`, each filter an
+/// The two filters of `policy` and the route actions that feed them:
+/// `{"revision", "before_auth", "after_auth", "route_rate_limits"}`, each filter an
 /// `http_filters` entry (`name`, `typed_config`).
 pub fn fragment(policy: &RateLimitPolicy) -> Value {
     let rules = rules(policy);
@@ -44,28 +52,40 @@ pub fn fragment(policy: &RateLimitPolicy) -> Value {
         "revision": policy.revision,
         "before_auth": filter(Stage::BeforeAuth, &rules),
         "after_auth": filter(Stage::AfterAuth, &rules),
+        "route_rate_limits": {
+            "before_auth": route_rate_limits(Stage::BeforeAuth),
+            "after_auth": route_rate_limits(Stage::AfterAuth),
+        },
     })
 }
 
-fn filter(stage: Stage, rules: &[Rule]) -> Value {
-    let (name, actions) = match stage {
-        Stage::BeforeAuth => ("ip", vec![json!({"actions": [{"remote_address": {}}]})]),
+/// A route's `rate_limits` entries for one stage: stage 0 `(remote_address)`; stage 1
+/// `(tier, key_id)` and `(tier, org_id)` from the identity headers, the tier skipped when
+/// absent (keys without a tier and JWTs send none). An entry whose other header is absent
+/// (a static token has no key id) makes no descriptor, so nothing is counted for it.
+pub fn route_rate_limits(stage: Stage) -> Value {
+    let number = stage.number();
+    match stage {
+        Stage::BeforeAuth => json!([{"stage": number, "actions": [{"remote_address": {}}]}]),
         Stage::AfterAuth => {
-            // Absent for keys without a tier and for JWTs: the descriptor goes on without it.
             let tier = json!({"request_headers": {
                 "header_name": TIER_HEADER, "descriptor_key": TIER, "skip_if_absent": true}});
             let header = |header_name: &str, descriptor_key: &str| {
                 json!({"request_headers": {
                     "header_name": header_name, "descriptor_key": descriptor_key}})
             };
-            (
-                "identity",
-                vec![
-                    json!({"actions": [tier, header(KEY_ID_HEADER, KEY_ID)]}),
-                    json!({"actions": [tier, header(ORG_HEADER, ORG_ID)]}),
-                ],
-            )
+            json!([
+                {"stage": number, "actions": [tier, header(KEY_ID_HEADER, KEY_ID)]},
+                {"stage": number, "actions": [tier, header(ORG_HEADER, ORG_ID)]},
+            ])
         }
+    }
+}
+
+fn filter(stage: Stage, rules: &[Rule]) -> Value {
+    let name = match stage {
+        Stage::BeforeAuth => "ip",
+        Stage::AfterAuth => "identity",
     };
     let percent = |what: &str| {
         json!({
@@ -91,13 +111,11 @@ fn filter(stage: Stage, rules: &[Rule]) -> Value {
             "@type": TYPE_URL,
             "stat_prefix": format!("portcullis_ratelimit_{name}"),
             "stage": stage.number(),
-            "token_bucket": bucket(Limit::Unlimited),
             "filter_enabled": percent("enabled"),
             "filter_enforced": percent("enforced"),
             "local_rate_limit_per_downstream_connection": false,
-            "always_consume_default_token_bucket": false,
+            "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
             "max_dynamic_descriptors": MAX_DYNAMIC_DESCRIPTORS,
-            "rate_limits": actions,
             "descriptors": descriptors,
         },
     })

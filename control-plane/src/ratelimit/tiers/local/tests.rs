@@ -47,7 +47,7 @@ fn row(path: &str, tokens: u64, interval: &str) -> (String, u64, String) {
 const UNLIMITED_TOKENS: u64 = u32::MAX as u64;
 
 #[test]
-fn both_filters_count_every_request_per_process_and_only_by_their_descriptors() {
+fn both_filters_count_per_process_only_what_the_routes_descriptors_match() {
     let fragment = fragment(&policy());
     assert_eq!(fragment["revision"], 42);
     for (which, name, stage) in [
@@ -66,9 +66,11 @@ fn both_filters_count_every_request_per_process_and_only_by_their_descriptors() 
             assert_eq!(config[percent]["default_value"]["denominator"], "HUNDRED");
         }
         assert_eq!(config["local_rate_limit_per_downstream_connection"], false);
-        assert_eq!(config["always_consume_default_token_bucket"], false);
         assert_eq!(config["max_dynamic_descriptors"], MAX_DYNAMIC_DESCRIPTORS);
-        assert_eq!(config["token_bucket"]["max_tokens"], UNLIMITED_TOKENS);
+        assert_eq!(config["enable_x_ratelimit_headers"], "DRAFT_VERSION_03");
+        // No default bucket, and no actions of their own: the routes' actions decide.
+        assert!(config.get("token_bucket").is_none(), "{config}");
+        assert!(config.get("rate_limits").is_none(), "{config}");
     }
 }
 
@@ -77,8 +79,8 @@ fn before_auth_counts_each_client_address_by_the_default_per_ip_limit() {
     let fragment = fragment(&policy());
     let config = typed_config(&fragment, "before_auth");
     assert_eq!(
-        config["rate_limits"],
-        json!([{"actions": [{"remote_address": {}}]}])
+        fragment["route_rate_limits"]["before_auth"],
+        json!([{"stage": 0, "actions": [{"remote_address": {}}]}])
     );
     assert_eq!(
         descriptors(config),
@@ -89,15 +91,15 @@ fn before_auth_counts_each_client_address_by_the_default_per_ip_limit() {
 #[test]
 fn after_auth_reads_the_filters_identity_headers_and_skips_an_absent_tier() {
     let fragment = fragment(&policy());
-    let actions = &typed_config(&fragment, "after_auth")["rate_limits"];
+    let actions = &fragment["route_rate_limits"]["after_auth"];
     let tier = json!({"request_headers": {"header_name": "x-auth-tier",
         "descriptor_key": "tier", "skip_if_absent": true}});
     assert_eq!(
         actions,
         &json!([
-            {"actions": [tier, {"request_headers":
+            {"stage": 1, "actions": [tier, {"request_headers":
                 {"header_name": "x-auth-key-id", "descriptor_key": "key_id"}}]},
-            {"actions": [tier, {"request_headers":
+            {"stage": 1, "actions": [tier, {"request_headers":
                 {"header_name": "x-auth-org", "descriptor_key": "org_id"}}]},
         ])
     );

@@ -1,0 +1,80 @@
+//! A Debian `redis-server` on a free loopback port for the rate-limit service to count in:
+//! persistence off (`--save ""`, `--appendonly no`), its files in a private directory, killed
+//! when dropped, its log printed when the test is failing.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::poll;
+use crate::ports;
+use crate::process::Process;
+use crate::temp_dir::TempDir;
+
+/// How long Redis may take to answer `PING`.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running `redis-server`.
+pub struct Redis {
+    process: Process,
+    port: u16,
+    /// Held for the log; declared last so it outlives the process.
+    _dir: TempDir,
+}
+
+impl Redis {
+    /// Starts Redis on a free port and waits until it answers `PING`.
+    pub fn start() -> Self {
+        let dir = TempDir::new();
+        let port = ports::free();
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path());
+        let mut process = Process::spawn("redis-server", command, &dir.join("redis.log"));
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let ready = poll::until(START_TIMEOUT, || {
+            if process.exit_status().is_some() {
+                return Some(false);
+            }
+            ping(address).then_some(true)
+        });
+        if ready != Some(true) {
+            process.print_log();
+            panic!("redis-server did not answer on {address} (Debian package redis-server)");
+        }
+        Self {
+            process,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Whether Redis at `address` answers `PING` with `+PONG`.
+fn ping(address: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut answer = [0u8; 7];
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut answer).is_ok()
+        && &answer == b"+PONG\r\n"
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.process.print_log();
+        }
+    }
+}
