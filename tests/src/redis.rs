@@ -57,6 +57,36 @@ impl Redis {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    /// Sends one inline command; returns a bulk string's contents, or the first line of any
+    /// other reply (`+PONG`, `:1`, `$-1` for a missing key); `None` when Redis is not there.
+    pub fn command(&self, command: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+        let mut reply = Vec::new();
+        let mut chunk = [0; 512];
+        loop {
+            let read = stream.read(&mut chunk).ok()?;
+            reply.extend_from_slice(chunk.get(..read)?);
+            let text = String::from_utf8_lossy(&reply).into_owned();
+            let mut lines = text.split("\r\n");
+            let first = lines.next().unwrap_or_default();
+            if let Some(len) = first
+                .strip_prefix('$')
+                .and_then(|l| l.parse::<usize>().ok())
+            {
+                if let Some(value) = lines.next().filter(|v| v.len() == len) {
+                    return Some(value.to_owned());
+                }
+            } else if text.contains("\r\n") {
+                return Some(first.to_owned());
+            }
+            if read == 0 {
+                return None;
+            }
+        }
+    }
 }
 
 /// Whether Redis at `address` answers `PING` with `+PONG`.

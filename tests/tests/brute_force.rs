@@ -8,13 +8,16 @@
 //! count is split by a window boundary.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use portcullis::api_key::compose;
-use portcullis_e2e::brute_force_support::{
-    RLS_CLUSTER, RateLimitService, Redis, RlsEnvoy, assert_rate_limited, wait_for_window_room,
-};
+use portcullis_e2e::brute_force_support::{RLS_CLUSTER, RlsEnvoy, assert_rate_limited};
 use portcullis_e2e::fixtures::{self, ADMIN_TOKEN, ENV, SYNC_ENV, UNKNOWN_TOKEN};
+use portcullis_e2e::ratelimit_fixtures::{
+    avoid_window_end, revision, set_default_tier, wait_for_revision,
+};
+use portcullis_e2e::ratelimit_service::RateLimitService;
+use portcullis_e2e::redis::Redis;
 use portcullis_e2e::{ControlPlane, Envoy, Request};
 use serde_json::json;
 
@@ -26,10 +29,6 @@ const BYSTANDER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
 /// An ordinary route: nothing about it says "login".
 const ROUTE: &str = "/orders/42";
 
-fn make_room() {
-    wait_for_window_room(HOUR, Duration::from_secs(60));
-}
-
 /// A well-formed API key (checksum and all) that no one was ever given.
 fn guess(i: u32) -> String {
     compose(&format!("guess{i:017}"))
@@ -37,7 +36,7 @@ fn guess(i: u32) -> String {
 
 #[test]
 fn a_flood_of_bad_keys_is_cut_off_and_then_a_valid_key_from_that_address_gets_429() {
-    make_room();
+    avoid_window_end();
     let plane = ControlPlane::start();
     let mut config = fixtures::with_api_keys(fixtures::routes());
     config["failure_limit"] = json!({"requests_per_unit": 5, "unit": "hour"});
@@ -80,20 +79,25 @@ fn a_flood_of_bad_keys_is_cut_off_and_then_a_valid_key_from_that_address_gets_42
 
 #[test]
 fn failures_through_two_envoys_share_one_count_in_the_rate_limit_service() {
-    make_room();
+    avoid_window_end();
+    // The service follows the control-plane, which renders its `auth_failure` rule from the
+    // default tier's per-address limit.
+    let plane = ControlPlane::start();
+    set_default_tier(&plane, 4, 1_000, 1_000);
     let redis = Redis::start();
-    let service = RateLimitService::start(
-        &redis,
-        "domain: portcullis\ndescriptors:\n  - key: auth_failure\n    rate_limit: {unit: hour, requests_per_unit: 4}\n",
-    );
+    let service = RateLimitService::start(plane.port(), &redis);
+    wait_for_revision(&plane, "the rate-limit service", || {
+        service.config_revision()
+    });
+    assert!(revision(&plane) > 0);
     let mut config = fixtures::enforce(fixtures::routes());
     // Each Envoy alone would allow 100: only the shared count can stop the attacker.
     config["failure_limit"] = json!({
         "requests_per_unit": 100, "unit": "hour",
         "rls": {"cluster": RLS_CLUSTER, "timeout_ms": 2000},
     });
-    let a = RlsEnvoy::start(&config, &ENV, service.port());
-    let b = RlsEnvoy::start(&config, &ENV, service.port());
+    let a = RlsEnvoy::start(&config, &ENV, service.grpc_port());
+    let b = RlsEnvoy::start(&config, &ENV, service.grpc_port());
     let bad = || {
         Request::get(ROUTE)
             .bearer(UNKNOWN_TOKEN)
@@ -135,7 +139,7 @@ fn failures_through_two_envoys_share_one_count_in_the_rate_limit_service() {
 
 #[test]
 fn without_a_reachable_rate_limit_service_failures_stay_401_and_the_local_limit_holds() {
-    make_room();
+    avoid_window_end();
     let mut config = fixtures::enforce(fixtures::routes());
     config["failure_limit"] = json!({
         "requests_per_unit": 3, "unit": "hour",
