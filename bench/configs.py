@@ -26,6 +26,9 @@ PORTCULLIS_CONFIG = (
     '"subject":"bench","role":"admin","scopes":["read"]}]}'
 )
 PORTCULLIS_API_KEY_CONFIG = '{"api_keys":{"enabled":true}}'
+# The latency probes poll with a key the filter does not know yet, or no longer knows,
+# hundreds of times a minute from one address: the failure limit would rightly answer 429.
+PORTCULLIS_LATENCY_CONFIG = '{"api_keys":{"enabled":true},"failure_limit":{"enabled":false}}'
 # The syncer as `envoy/envoy.yaml` configures it. A change wakes its long-poll at once, so
 # the wait only bounds how often an idle syncer asks again.
 SYNCER_CONFIG = (
@@ -163,6 +166,17 @@ def all_configurations(wasm_dir: Path) -> list[Configuration]:
             (_native_api_key_auth(),), True, (),
         ),
     ]
+
+
+def for_latency(wasm_dir: Path) -> Configuration:
+    """The API-key row as the revocation and creation latencies need it: failure limit off."""
+    portcullis = wasm_dir / "portcullis.wasm"
+    return Configuration(
+        "portcullis_api_key_latency", "Portcullis, API key, failure limit off (latency probes)",
+        (wasm_filter("portcullis", "portcullis", "portcullis", portcullis,
+                     PORTCULLIS_LATENCY_CONFIG, {}),),
+        True, (portcullis,), _syncer(portcullis),
+    )
 
 
 def bootstrap(configuration: Configuration, control_plane_port: int = 0,

@@ -281,9 +281,9 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
     """All rounds, the latencies and the token-cache memory, then the report on stdout and
     the JSON record."""
     chosen = [c for c in everything if c.name in args.only]
-    api_key_config = next(c for c in everything if c.name == report.API_KEY)
+    latency_config = configs.for_latency(WASM_DIR)
     wants_latency = args.revocations > 0 or args.creations > 0
-    needed = chosen + ([api_key_config] if wants_latency and api_key_config not in chosen else [])
+    needed = chosen + ([latency_config] if wants_latency else [])
     wants_cache_memory = args.token_cache_secs > 0 and any(
         c.jwt is not None and c.name.startswith("portcullis_") for c in chosen)
     check_prerequisites(args, needed)
@@ -319,7 +319,7 @@ def bench(args: argparse.Namespace, everything: list[configs.Configuration]) -> 
         runs = run_rounds(args, chosen, plane, api_key, key_sets)
         latencies = {}
         if wants_latency and plane is not None:
-            latencies = measure_latencies(args, api_key_config, plane, api_key)
+            latencies = measure_latencies(args, latency_config, plane, api_key)
         cache_memory = {}
         if wants_cache_memory:
             print(f"  verified-token cache memory: {args.rounds} full/empty pair(s)", flush=True)
