@@ -3,21 +3,12 @@
 pub mod support;
 
 use serde_json::Value;
-use std::process::{Command, Output};
-use support::{ADMIN, Server};
+use std::process::Output;
+use support::Server;
 
-/// Runs `portcullis keys <args>` against `server` on a blocking thread (the server runs on
-/// this test's runtime).
+/// Runs `portcullis keys <args>` against `server`.
 async fn portcullis(server: &Server, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    command
-        .arg("keys")
-        .args(args)
-        .env("PORTCULLIS_URL", &server.base)
-        .env("PORTCULLIS_ADMIN_TOKEN", ADMIN);
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
+    support::cli(server, &[&["keys"], args].concat()).await
 }
 
 fn json_of(output: &Output) -> Value {

@@ -4,21 +4,8 @@
 pub mod support;
 
 use serde_json::{Value, json};
-use std::process::{Command, Output};
-use support::{ADMIN, Server};
-
-/// Runs `portcullis <args>` against `server` on a blocking thread (the server runs on this
-/// test's runtime).
-async fn portcullis(server: &Server, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    command
-        .args(args)
-        .env("PORTCULLIS_URL", &server.base)
-        .env("PORTCULLIS_ADMIN_TOKEN", ADMIN);
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
+use std::process::Output;
+use support::{ADMIN, Server, cli as portcullis};
 
 fn stdout_of(output: &Output) -> String {
     assert!(

@@ -205,6 +205,19 @@ impl Server {
 }
 
 /// Asserts an error body: status, `error` class and `code`; returns the message.
+/// Runs `portcullis <args>` against `server` with the bootstrap admin token, on a blocking
+/// thread (the server runs on the test's runtime).
+pub async fn cli(server: &Server, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    command
+        .args(args)
+        .env("PORTCULLIS_URL", &server.base)
+        .env("PORTCULLIS_ADMIN_TOKEN", ADMIN);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
 pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) -> String {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["code"], code, "{body}");
